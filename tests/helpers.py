@@ -1,0 +1,50 @@
+"""Small helpers shared by the integration tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 30, interval: float = 0.2, what: str = "condition") -> Any:
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+def post_event(client, key: str, event: dict, **kwargs):
+    return client.post("/api/v1/events", json=event, headers=auth(key), **kwargs)
+
+
+def post_batch(client, key: str, events: list[dict]):
+    return client.post("/api/v1/events/batch", json={"events": events}, headers=auth(key))
+
+
+def event_status(client, key: str, event_pk: int) -> dict:
+    response = client.get(f"/api/v1/events/{event_pk}", headers=auth(key))
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def wait_finished(client, key: str, event_pks, timeout: float = 60, status: str = "processed") -> None:
+    """Wait until every event reaches `status` (processed or dead_lettered)."""
+    pending = set(event_pks)
+
+    def done():
+        for pk in list(pending):
+            if event_status(client, key, pk)["status"] == status:
+                pending.discard(pk)
+        return not pending
+
+    wait_for(done, timeout=timeout, what=f"events {sorted(pending)[:10]} to be {status}")

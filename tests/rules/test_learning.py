@@ -1,0 +1,466 @@
+"""Table-driven tests of the SPEC §3.1 learning formulas; expected values worked out by hand."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tutormax.rules.learning import (
+    ClassRollup,
+    Grade,
+    MasteryResult,
+    class_rollup,
+    compute_mastery,
+    latest,
+    latest_grades,
+    median,
+    risk_flags,
+)
+
+UTC = timezone.utc
+
+
+def at(hour: int, minute: int = 0, offset_hours: int = 0) -> datetime:
+    """An aware timestamp on one fixed day."""
+    return datetime(2024, 3, 4, hour, minute, tzinfo=timezone(timedelta(hours=offset_hours)))
+
+
+def graded(
+    student: str,
+    assignment: str,
+    score: float,
+    when: datetime,
+    seq: int,
+    standards: tuple[str, ...] = ("S1",),
+) -> dict:
+    """A SUBMISSION_GRADED row as a recompute task loads it."""
+    return {
+        "student_id": student,
+        "assignment_id": assignment,
+        "standard_ids": list(standards),
+        "score": score,
+        "timestamp": when,
+        "seq": seq,
+    }
+
+
+def orderings(rows: list) -> list[list]:
+    """Every arrival order of `rows` (all permutations up to 6 rows, else a few)."""
+    if len(rows) <= 6:
+        return [list(p) for p in itertools.permutations(rows)]
+    return [rows, rows[::-1], rows[1::2] + rows[::2]]
+
+
+# --- latest -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected_seq"),
+    [
+        pytest.param(
+            # Regrade (10:00) reached us first (seq 4); original (09:00) came later (seq 5).
+            # Timestamp decides: 10:00 > 09:00 → the regrade, seq 4.
+            [{"timestamp": at(10), "seq": 4}, {"timestamp": at(9), "seq": 5}],
+            4,
+            id="regrade-arrives-before-original",
+        ),
+        pytest.param(
+            # Same timestamp 10:00; arrival breaks the tie: seq 8 > seq 7 → seq 8.
+            [{"timestamp": at(10), "seq": 8}, {"timestamp": at(10), "seq": 7}],
+            8,
+            id="equal-timestamps-seq-breaks-tie",
+        ),
+        pytest.param(
+            # 11:00+02:00 is 09:00Z, earlier than 10:00Z → seq 3 despite the larger wall clock.
+            [{"timestamp": at(11, offset_hours=2), "seq": 9}, {"timestamp": at(10), "seq": 3}],
+            3,
+            id="offsets-compare-as-instants",
+        ),
+    ],
+)
+def test_latest_is_by_timestamp_then_seq_in_any_arrival_order(rows, expected_seq):
+    for arrival in orderings(rows):
+        assert latest(arrival)["seq"] == expected_seq
+
+
+def test_latest_of_nothing_is_none():
+    assert latest([]) is None
+
+
+def test_latest_refuses_naive_timestamps():
+    with pytest.raises(ValueError):
+        latest([{"timestamp": datetime(2024, 3, 4, 10), "seq": 1}, {"timestamp": at(9), "seq": 2}])
+
+
+# --- median -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        pytest.param([], None, id="empty"),
+        pytest.param([0.4], 0.4, id="one"),
+        # sorted 1,2,3 → middle 2
+        pytest.param([3, 1, 2], 2, id="odd"),
+        # sorted 1,2,3,4 → (2+3)/2 = 2.5
+        pytest.param([4, 1, 3, 2], 2.5, id="even"),
+        # sorted 0, 0.5, 1, 1 → (0.5+1)/2 = 0.75
+        pytest.param([1.0, 0.0, 1.0, 0.5], 0.75, id="even-rates"),
+        # sorted 0.5, 0.5 → (0.5+0.5)/2 = 0.5
+        pytest.param([0.5, 0.5], 0.5, id="even-equal-middles"),
+    ],
+)
+def test_median_is_the_true_median(values, expected):
+    assert median(values) == expected
+
+
+# --- mastery ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("grades", "expected"),
+    [
+        pytest.param(
+            # Original 60 at 09:00 (seq 5), regrade 90 at 10:00 arrived first (seq 4).
+            # mastery = 90/100 = 0.9; attempts 2; average (60+90)/2/100 = 0.75; last 10:00.
+            [graded("u1", "a1", 90, at(10), 4), graded("u1", "a1", 60, at(9), 5)],
+            {("u1", "S1"): (0.9, 2, 0.75, at(10))},
+            id="regrade-arrives-before-original",
+        ),
+        pytest.param(
+            # Both at 10:00: seq 8 (70) beats seq 7 (40). mastery 0.7; average (40+70)/2/100 = 0.55.
+            [graded("u1", "a1", 70, at(10), 8), graded("u1", "a1", 40, at(10), 7)],
+            {("u1", "S1"): (0.7, 2, 0.55, at(10))},
+            id="equal-timestamps-seq-breaks-tie",
+        ),
+        pytest.param(
+            # g1 (S1,S2) 80 at 09:00 in class c1; g2 (S2) 50 at 10:00 in another class; u2 100 on S1.
+            # u1/S1: only g1 → 0.8, 1, 0.8, 09:00.
+            # u1/S2: latest g2 → 0.5; 2 attempts; (80+50)/2/100 = 0.65; 10:00.
+            # u2/S1: 1.0, 1, 1.0, 11:00.
+            [
+                graded("u1", "a1", 80, at(9), 1, ("S1", "S2")),
+                graded("u1", "a7", 50, at(10), 2, ("S2",)),
+                graded("u2", "a1", 100, at(11), 3, ("S1",)),
+            ],
+            {
+                ("u1", "S1"): (0.8, 1, 0.8, at(9)),
+                ("u1", "S2"): (0.5, 2, 0.65, at(10)),
+                ("u2", "S1"): (1.0, 1, 1.0, at(11)),
+            },
+            id="standards-across-assignments-and-students",
+        ),
+        pytest.param(
+            # Three grades on S1: 20@09, 100@11, 60@10 → latest is 100@11.
+            # average (20+100+60)/3/100 = 0.6.
+            [
+                graded("u1", "a1", 20, at(9), 1),
+                graded("u1", "a2", 100, at(11), 2),
+                graded("u1", "a3", 60, at(10), 3),
+            ],
+            {("u1", "S1"): (1.0, 3, 0.6, at(11))},
+            id="latest-is-not-last-arrived",
+        ),
+        pytest.param([], {}, id="no-grades"),
+    ],
+)
+def test_compute_mastery(grades, expected):
+    for arrival in orderings(grades):
+        result = compute_mastery(arrival)
+        assert set(result) == set(expected)
+        for (student_id, standard_id), (score, attempts, average, last_at) in expected.items():
+            mastery = result[(student_id, standard_id)]
+            assert mastery.student_id == student_id
+            assert mastery.standard_id == standard_id
+            assert mastery.mastery_score == pytest.approx(score)
+            assert mastery.attempts == attempts
+            assert mastery.average_score == pytest.approx(average)
+            assert mastery.last_assessed_at == last_at
+
+
+def test_compute_mastery_reads_dataclass_rows_like_dicts():
+    # 90 at 10:00 is latest; (90+60)/2/100 = 0.75.
+    rows = [
+        Grade("u1", "a1", ("S1",), 60, at(9), 1),
+        Grade("u1", "a1", ("S1",), 90, at(10), 2),
+    ]
+    assert compute_mastery(rows) == {
+        ("u1", "S1"): MasteryResult("u1", "S1", 0.9, 2, 0.75, at(10)),
+    }
+
+
+# --- class rollup -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("assigned", "grades", "students", "assignments", "expected"),
+    [
+        pytest.param(
+            # 4 assigned pairs; graded: (u1,a1) latest = regrade 90 (10:00, arrived first),
+            # (u2,a1) 70. completion 2/4 = 0.5; average (90+70)/2 = 80.
+            [("u1", "a1"), ("u1", "a2"), ("u2", "a1"), ("u2", "a2")],
+            [
+                graded("u1", "a1", 90, at(10), 1),
+                graded("u1", "a1", 60, at(9), 2),
+                graded("u2", "a1", 70, at(9), 3),
+            ],
+            ["u1", "u2", "u1"],
+            ["a1", "a2", "a1"],
+            ClassRollup(2, 2, 0.5, 80.0),
+            id="regrade-replaces-earlier-grade",
+        ),
+        pytest.param(
+            # Same timestamp: seq 8 (70) wins over seq 7 (40). completion 1/1; average 70.
+            [("u1", "a1")],
+            [graded("u1", "a1", 40, at(10), 7), graded("u1", "a1", 70, at(10), 8)],
+            ["u1"],
+            ["a1"],
+            ClassRollup(1, 1, 1.0, 70.0),
+            id="equal-timestamps-seq-breaks-tie",
+        ),
+        pytest.param(
+            # Nothing assigned → completion null; one graded pair → average 75.
+            [],
+            [graded("u1", "a1", 75, at(9), 1)],
+            ["u1"],
+            ["a1"],
+            ClassRollup(1, 1, None, 75.0),
+            id="nothing-assigned-completion-null",
+        ),
+        pytest.param(
+            # 2 assigned, none graded → completion 0/2 = 0; average null.
+            [("u1", "a1"), ("u2", "a1")],
+            [],
+            ["u1", "u2"],
+            ["a1"],
+            ClassRollup(2, 1, 0.0, None),
+            id="nothing-graded-average-null",
+        ),
+        pytest.param(
+            # Only (u1,a1) assigned; (u1,a2) graded without assignment.
+            # completion counts assigned pairs only: 1/1; average over graded pairs (50+100)/2 = 75.
+            # u3 only created a submission for a3: counted as student and assignment.
+            [("u1", "a1")],
+            [graded("u1", "a1", 50, at(9), 1), graded("u1", "a2", 100, at(10), 2)],
+            ["u1", "u3"],
+            ["a1", "a2", "a3"],
+            ClassRollup(2, 3, 1.0, 75.0),
+            id="unassigned-grade-counts-for-average-not-completion",
+        ),
+        pytest.param(
+            # 3 assigned pairs, (u1,a1) assigned twice still one pair; graded (u1,a1) 80 → 1/3.
+            [("u1", "a1"), ("u1", "a1"), ("u1", "a2"), ("u2", "a1")],
+            [graded("u1", "a1", 80, at(9), 1)],
+            ["u1", "u2"],
+            ["a1", "a2"],
+            ClassRollup(2, 2, 1 / 3, 80.0),
+            id="duplicate-assignment-is-one-pair",
+        ),
+        pytest.param([], [], [], [], ClassRollup(0, 0, None, None), id="empty-class"),
+    ],
+)
+def test_class_rollup(assigned, grades, students, assignments, expected):
+    for arrival in orderings(grades):
+        result = class_rollup(assigned, latest_grades(arrival), students, assignments)
+        assert result.student_count == expected.student_count
+        assert result.assignment_count == expected.assignment_count
+        assert result.completion_rate == (
+            None if expected.completion_rate is None else pytest.approx(expected.completion_rate)
+        )
+        assert result.average_score == (
+            None if expected.average_score is None else pytest.approx(expected.average_score)
+        )
+
+
+# --- risk flags -------------------------------------------------------------
+
+MISSING = "missing_submissions"
+TREND = "score_trend_down"
+BELOW = "completion_below_median"
+
+
+def details(assigned, missing, threshold, last_two, rate, class_median) -> dict:
+    """The details a student's risk entry carries."""
+    return {
+        "assigned": assigned,
+        "missing": missing,
+        "missing_threshold": threshold,
+        "last_two_scores": last_two,
+        "completion_rate": rate,
+        "class_median_completion_rate": class_median,
+    }
+
+
+def pairs(student: str, *assignments: str) -> list[tuple[str, str]]:
+    """Assigned (student, assignment) pairs of one student."""
+    return [(student, a) for a in assignments]
+
+
+@pytest.mark.parametrize(
+    ("assigned", "grades", "threshold", "expected"),
+    [
+        pytest.param(
+            # Assigned 2, graded 0: missing 2 ≥ min(3, 2) = 2 → flagged. Only student:
+            # rate 0/2 = 0, median 0 → not below. No grades → no trend.
+            pairs("u1", "a1", "a2"),
+            [],
+            3,
+            {"u1": ([MISSING], details(2, 2, 2, [], 0.0, 0.0))},
+            id="few-assignments-none-graded",
+        ),
+        pytest.param(
+            # Assigned 2, graded 1: missing 1 < min(3, 2) = 2 → not flagged.
+            # One graded assignment → no trend. rate 1/2, median 1/2 → not below.
+            pairs("u1", "a1", "a2"),
+            [graded("u1", "a1", 80, at(9), 1)],
+            3,
+            {"u1": ([], details(2, 1, 2, [80], 0.5, 0.5))},
+            id="few-assignments-one-missing-single-grade",
+        ),
+        pytest.param(
+            # Assigned 5, graded 3 rising (60, 70, 80): missing 2 < min(3, 5) = 3 → not flagged.
+            # last two 70 → 80 is up. rate 3/5.
+            pairs("u1", "a1", "a2", "a3", "a4", "a5"),
+            [
+                graded("u1", "a1", 60, at(9), 1),
+                graded("u1", "a2", 70, at(10), 2),
+                graded("u1", "a3", 80, at(11), 3),
+            ],
+            3,
+            {"u1": ([], details(5, 2, 3, [70, 80], 3 / 5, 3 / 5))},
+            id="many-assignments-two-missing",
+        ),
+        pytest.param(
+            # Assigned 5, graded 2: missing 3 ≥ min(3, 5) = 3 → flagged. rate 2/5.
+            pairs("u1", "a1", "a2", "a3", "a4", "a5"),
+            [graded("u1", "a1", 60, at(9), 1), graded("u1", "a2", 70, at(10), 2)],
+            3,
+            {"u1": ([MISSING], details(5, 3, 3, [60, 70], 2 / 5, 2 / 5))},
+            id="many-assignments-three-missing",
+        ),
+        pytest.param(
+            # Threshold 1: assigned 5, missing 1 ≥ min(1, 5) = 1 → flagged. rate 4/5.
+            pairs("u1", "a1", "a2", "a3", "a4", "a5"),
+            [graded("u1", a, 70, at(9 + i), i + 1) for i, a in enumerate(["a1", "a2", "a3", "a4"])],
+            1,
+            {"u1": ([MISSING], details(5, 1, 1, [70, 70], 4 / 5, 4 / 5))},
+            id="configured-threshold",
+        ),
+        pytest.param(
+            # One assignment graded 90 then regraded 50: one graded assignment → one
+            # latest grade [50] → no trend even though the score fell.
+            pairs("u1", "a1"),
+            [graded("u1", "a1", 90, at(9), 1), graded("u1", "a1", 50, at(10), 2)],
+            3,
+            {"u1": ([], details(1, 0, 1, [50], 1.0, 1.0))},
+            id="single-graded-assignment-regraded-down-no-trend",
+        ),
+        pytest.param(
+            # a1 80@09 (seq 3), a2 70@10 (seq 2), a1 regrade 60@11 arrived first (seq 1).
+            # Latest per assignment: a2 70@10, a1 60@11 → in time order 70, 60 → down.
+            pairs("u1", "a1", "a2"),
+            [
+                graded("u1", "a1", 60, at(11), 1),
+                graded("u1", "a2", 70, at(10), 2),
+                graded("u1", "a1", 80, at(9), 3),
+            ],
+            3,
+            {"u1": ([TREND], details(2, 0, 2, [70, 60], 1.0, 1.0))},
+            id="trend-uses-regrade-timestamp-not-arrival",
+        ),
+        pytest.param(
+            # Both at 10:00: a2 60 (seq 4) then a1 80 (seq 5) → 60, 80 → up, not flagged.
+            pairs("u1", "a1", "a2"),
+            [graded("u1", "a1", 80, at(10), 5), graded("u1", "a2", 60, at(10), 4)],
+            3,
+            {"u1": ([], details(2, 0, 2, [60, 80], 1.0, 1.0))},
+            id="trend-equal-timestamps-seq-order-up",
+        ),
+        pytest.param(
+            # Both at 10:00: a1 80 (seq 4) then a2 60 (seq 5) → 80, 60 → down.
+            pairs("u1", "a1", "a2"),
+            [graded("u1", "a1", 80, at(10), 4), graded("u1", "a2", 60, at(10), 5)],
+            3,
+            {"u1": ([TREND], details(2, 0, 2, [80, 60], 1.0, 1.0))},
+            id="trend-equal-timestamps-seq-order-down",
+        ),
+        pytest.param(
+            # Odd class of 3, each assigned a1, a2: rates u1 2/2 = 1, u2 1/2 = 0.5, u3 0/2 = 0.
+            # median of 0, 0.5, 1 = 0.5. u3: 0 < 0.5 → below; missing 2 ≥ 2 → missing.
+            # u2: 0.5 not < 0.5; missing 1 < 2. u1: 70 → 80 up.
+            pairs("u1", "a1", "a2") + pairs("u2", "a1", "a2") + pairs("u3", "a1", "a2"),
+            [
+                graded("u1", "a1", 70, at(9), 1),
+                graded("u1", "a2", 80, at(10), 2),
+                graded("u2", "a1", 90, at(9), 3),
+            ],
+            3,
+            {
+                "u1": ([], details(2, 0, 2, [70, 80], 1.0, 0.5)),
+                "u2": ([], details(2, 1, 2, [90], 0.5, 0.5)),
+                "u3": ([MISSING, BELOW], details(2, 2, 2, [], 0.0, 0.5)),
+            },
+            id="median-odd-class",
+        ),
+        pytest.param(
+            # Even class of 4, each assigned a1, a2: rates 1, 1, 0.5, 0.
+            # median of 0, 0.5, 1, 1 = (0.5+1)/2 = 0.75 (a lower-middle median 0.5 would spare u3).
+            # u3: 0.5 < 0.75 → below; missing 1 < 2. u4: 0 < 0.75 → below; missing 2 ≥ 2.
+            pairs("u1", "a1", "a2")
+            + pairs("u2", "a1", "a2")
+            + pairs("u3", "a1", "a2")
+            + pairs("u4", "a1", "a2"),
+            [
+                graded("u1", "a1", 70, at(9), 1),
+                graded("u1", "a2", 70, at(10), 2),
+                graded("u2", "a1", 60, at(9), 3),
+                graded("u2", "a2", 90, at(10), 4),
+                graded("u3", "a1", 50, at(9), 5),
+            ],
+            3,
+            {
+                "u1": ([], details(2, 0, 2, [70, 70], 1.0, 0.75)),
+                "u2": ([], details(2, 0, 2, [60, 90], 1.0, 0.75)),
+                "u3": ([BELOW], details(2, 1, 2, [50], 0.5, 0.75)),
+                "u4": ([MISSING, BELOW], details(2, 2, 2, [], 0.0, 0.75)),
+            },
+            id="median-even-class",
+        ),
+        pytest.param(
+            # u1 has a grade (90 then 40) on two unassigned assignments: assigned 0,
+            # missing 0 → not flagged; no rate, so not in the median; 90 → 40 is down.
+            # u2: 1/1 → median of [1] = 1.
+            pairs("u2", "a1"),
+            [
+                graded("u1", "a1", 90, at(9), 1),
+                graded("u1", "a2", 40, at(10), 2),
+                graded("u2", "a1", 75, at(9), 3),
+            ],
+            3,
+            {
+                "u1": ([TREND], details(0, 0, 0, [90, 40], None, 1.0)),
+                "u2": ([], details(1, 0, 1, [75], 1.0, 1.0)),
+            },
+            id="graded-without-assignment",
+        ),
+        pytest.param([], [], 3, {}, id="empty-class"),
+    ],
+)
+def test_risk_flags(assigned, grades, threshold, expected):
+    for arrival in orderings(grades):
+        flags = risk_flags(assigned, latest_grades(arrival), missing_threshold=threshold)
+        assert {
+            student_id: (entry["reasons"], entry["details"]) for student_id, entry in flags.items()
+        } == expected
+
+
+def test_risk_flags_default_threshold_is_three():
+    # Assigned 4 (a1–a4): 1 graded → missing 3 ≥ min(3, 4) = 3 → flagged;
+    # 2 graded → missing 2 < 3 → not flagged. Any other default fails one side.
+    assigned = pairs("u1", "a1", "a2", "a3", "a4")
+    one_graded = [graded("u1", "a1", 80, at(9), 1)]
+    two_graded = one_graded + [graded("u1", "a2", 80, at(10), 2)]
+    assert risk_flags(assigned, latest_grades(one_graded))["u1"]["reasons"] == [MISSING]
+    assert risk_flags(assigned, latest_grades(two_graded))["u1"]["reasons"] == []

@@ -1,0 +1,124 @@
+"""Pipeline metrics shared by every process through Redis.
+
+Workers on any machine increment counters and histogram buckets in Redis
+hashes; the web process's `/metrics` reads them back with one collector, so the
+figures are aggregated across all workers without a Pushgateway. Metric writes
+never fail the caller: a Redis outage costs a few increments, not an event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+
+import redis
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+
+from tutormax.config import ALL_QUEUES
+from tutormax.redis_client import get_redis
+
+log = logging.getLogger(__name__)
+
+PREFIX = "tutormax:metrics:"
+E2E_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+
+COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "tutormax_events_ingested": ("Events accepted by the API", ("type",)),
+    "tutormax_events_duplicate": ("Events answered as duplicates", ()),
+    "tutormax_events_processed": ("Events that finished every pipeline stage", ("type",)),
+    "tutormax_events_dead_lettered": ("Events moved to the dead letters", ("reason",)),
+    "tutormax_recomputes": ("View recomputations run", ("kind",)),
+    "tutormax_recomputes_coalesced": ("Recompute requests folded into a pending one", ("kind",)),
+}
+HISTOGRAMS: dict[str, str] = {
+    "tutormax_event_e2e_seconds": "Seconds from an event's receipt to its processed status",
+}
+
+
+def _field(labels: Mapping[str, str]) -> str:
+    return json.dumps(dict(sorted(labels.items())), separators=(",", ":"))
+
+
+def inc(name: str, amount: float = 1, **labels: str) -> None:
+    """Add `amount` to counter `name` with `labels`."""
+    inc_many(name, [(labels, amount)])
+
+
+def inc_many(name: str, items: Iterable[tuple[Mapping[str, str], float]]) -> None:
+    """Add several labelled amounts to one counter in a single round trip."""
+    assert name in COUNTERS, name
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for labels, amount in items:
+            if amount:
+                pipe.hincrbyfloat(PREFIX + name, _field(labels), amount)
+        pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("metric update lost", extra={"metric": name, "error": str(exc)})
+
+
+def observe_many(name: str, values: Iterable[float]) -> None:
+    """Record observations in histogram `name`."""
+    assert name in HISTOGRAMS, name
+    key = PREFIX + name
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        count = 0
+        for value in values:
+            count += 1
+            for bound in E2E_BUCKETS:
+                if value <= bound:
+                    pipe.hincrby(key, repr(bound), 1)
+            pipe.hincrbyfloat(key, "sum", value)
+        if count:
+            pipe.hincrby(key, "count", count)
+            pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("metric update lost", extra={"metric": name, "error": str(exc)})
+
+
+def queue_depths() -> dict[str, int]:
+    """Messages waiting in each Celery queue (all kombu priority lists counted)."""
+    client = get_redis()
+    pipe = client.pipeline(transaction=False)
+    for queue in ALL_QUEUES:
+        pipe.llen(queue)
+        for step in (3, 6, 9):
+            pipe.llen(f"{queue}\x06\x16{step}")
+    counts = pipe.execute()
+    return {q: sum(counts[i * 4:(i + 1) * 4]) for i, q in enumerate(ALL_QUEUES)}
+
+
+class RedisMetricsCollector:
+    """Prometheus collector reading the shared counters, histograms and queue depths."""
+
+    def collect(self):
+        client = get_redis()
+        try:
+            pipe = client.pipeline(transaction=False)
+            for name in (*COUNTERS, *HISTOGRAMS):
+                pipe.hgetall(PREFIX + name)
+            stored = dict(zip((*COUNTERS, *HISTOGRAMS), pipe.execute()))
+            depths = queue_depths()
+        except redis.RedisError as exc:
+            log.warning("metrics unavailable from redis", extra={"error": str(exc)})
+            return
+        for name, (doc, label_names) in COUNTERS.items():
+            family = CounterMetricFamily(name, doc, labels=label_names)
+            values = stored[name]
+            if not values and not label_names:
+                family.add_metric([], 0)
+            for field, value in values.items():
+                labels = json.loads(field)
+                family.add_metric([labels.get(label, "") for label in label_names], float(value))
+            yield family
+        for name, doc in HISTOGRAMS.items():
+            data = stored[name]
+            buckets = [(repr(b), float(data.get(repr(b), 0))) for b in E2E_BUCKETS]
+            buckets.append(("+Inf", float(data.get("count", 0))))
+            yield HistogramMetricFamily(name, doc, buckets=buckets, sum_value=float(data.get("sum", 0)))
+        depth = GaugeMetricFamily("tutormax_queue_depth", "Messages waiting per Celery queue", labels=("queue",))
+        for queue, count in depths.items():
+            depth.add_metric([queue], count)
+        yield depth

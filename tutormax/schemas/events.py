@@ -1,0 +1,139 @@
+"""Validation of incoming events: one schema per type, all four domains."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from tutormax.schemas import essays, learning, reading, tutoring
+from tutormax.schemas.common import ENVELOPE_FIELDS, EnvelopeSchema
+
+SCHEMAS: dict[str, type[EnvelopeSchema]] = {}
+DOMAIN_OF: dict[str, str] = {}
+for _domain, _module in (("learning", learning), ("reading", reading), ("tutoring", tutoring), ("essays", essays)):
+    for _type, _schema in _module.EVENT_SCHEMAS.items():
+        SCHEMAS[_type] = _schema
+        DOMAIN_OF[_type] = _domain
+EVENT_TYPES = tuple(SCHEMAS)
+MAX_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class ValidatedEvent:
+    """An event that passed its schema: envelope plus a JSON-safe payload."""
+
+    source: str
+    event_id: str
+    type: str
+    domain: str
+    timestamp: datetime  # UTC
+    tz_offset_minutes: int
+    payload: dict[str, Any]
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+class _EnvelopeOnly(EnvelopeSchema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+def validate_event(data: Any) -> ValidatedEvent:
+    """Validate one event body; raises ValidationError with per-field messages."""
+    if not isinstance(data, dict):
+        raise ValidationError({"_schema": ["An event must be a JSON object."]})
+    event_type = data.get("type")
+    if event_type is None:
+        event_type = learning.infer_type(data)
+        if event_type is None:
+            errors = _EnvelopeOnly(partial=("type",)).validate(data)
+            errors["type"] = [
+                "Missing data for required field. Learning events may omit it only when they carry "
+                "`score` (SUBMISSION_GRADED) or `assignment_id` and `standard_ids` (SUBMISSION_CREATED)."
+            ]
+            raise ValidationError(errors)
+        data = {**data, "type": event_type}
+    if not isinstance(event_type, str) or event_type not in SCHEMAS:
+        errors = _EnvelopeOnly(partial=("type",)).validate({k: v for k, v in data.items() if k != "type"})
+        errors["type"] = [f"Must be one of: {', '.join(EVENT_TYPES)}."]
+        raise ValidationError(errors)
+    loaded = SCHEMAS[event_type]().load(data)
+    timestamp: datetime = loaded["timestamp"]
+    offset = timestamp.utcoffset()
+    payload = {k: _json_safe(v) for k, v in loaded.items() if k not in ENVELOPE_FIELDS}
+    if event_type == "FEEDBACK_SUBMITTED" and payload.get("submitted_at") is None:
+        payload["submitted_at"] = timestamp.isoformat()
+    return ValidatedEvent(
+        source=loaded["source"],
+        event_id=loaded["event_id"],
+        type=event_type,
+        domain=DOMAIN_OF[event_type],
+        timestamp=timestamp.astimezone(timezone.utc),
+        tz_offset_minutes=int(offset.total_seconds() // 60) if offset is not None else 0,
+        payload=payload,
+    )
+
+
+class EventInSchema(Schema):
+    """Documentation of the event envelope; type-specific fields sit beside these (SPEC §3)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    event_id = fields.String(required=True, metadata={"description": "Idempotency key with `source`"})
+    source = fields.String(required=True)
+    type = fields.String(metadata={"enum": list(EVENT_TYPES)})
+    timestamp = fields.String(required=True, metadata={"format": "date-time"})
+
+
+class BatchInSchema(Schema):
+    events = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=MAX_BATCH))
+
+
+class EventAcceptedSchema(Schema):
+    id = fields.Integer()
+    event_id = fields.String()
+    source = fields.String()
+    type = fields.String()
+    duplicate = fields.Boolean()
+
+
+class BatchItemResultSchema(Schema):
+    index = fields.Integer()
+    status = fields.String(metadata={"enum": ["accepted", "duplicate", "invalid"]})
+    id = fields.Integer()
+    errors = fields.Dict()
+
+
+class BatchResultSchema(Schema):
+    accepted = fields.Integer()
+    duplicates = fields.Integer()
+    invalid = fields.Integer()
+    results = fields.List(fields.Nested(BatchItemResultSchema))
+
+
+class EventStatusSchema(Schema):
+    id = fields.Integer()
+    event_id = fields.String()
+    source = fields.String()
+    type = fields.String()
+    domain = fields.String()
+    timestamp = fields.String()
+    payload = fields.Dict()
+    status = fields.String(metadata={"enum": ["received", "processed", "dead_lettered"]})
+    correlation_id = fields.String(allow_none=True)
+    stages = fields.Dict(metadata={"description": "received/validated/enriched/persisted/processed/dead_lettered times"})
+    dead_letter = fields.Dict(allow_none=True)

@@ -1,0 +1,92 @@
+"""The Flask app factory: the only place the app is assembled."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+from prometheus_client import CollectorRegistry
+from prometheus_flask_exporter import PrometheusMetrics
+from werkzeug.exceptions import HTTPException
+
+from tutormax import __version__
+from tutormax.celery_app import celery_init_app
+from tutormax.config import get_settings
+from tutormax.logs import configure_logging
+from tutormax.metrics import RedisMetricsCollector
+
+log = logging.getLogger(__name__)
+MAX_BODY_BYTES = 1024 * 1024
+DOMAIN_WEB_MODULES = ("learning", "reading", "tutoring", "essays", "dashboard")
+
+
+class TutorMaxApi(Api):
+    """flask-smorest Api with SPEC §4 errors: always a message, per-field `errors`."""
+
+    def handle_http_exception(self, error: HTTPException):
+        payload, code, headers = super().handle_http_exception(error)
+        payload.setdefault("message", error.description or error.name)
+        errors = payload.get("errors")
+        # webargs nests messages under the request location ({"json": {...}}); clients
+        # want the fields themselves.
+        if isinstance(errors, dict) and len(errors) == 1:
+            (location, inner), = errors.items()
+            if location in ("json", "query", "path", "headers", "form") and isinstance(inner, dict):
+                payload["errors"] = inner
+        if code >= 500:
+            log.error("request failed", extra={"status": code})
+        return payload, code, headers
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Assemble the app: settings, API, blueprints, Celery and metrics."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        API_TITLE="TutorMax",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/openapi",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+    )
+    if test_config:
+        app.config.update(test_config)
+
+    api = TutorMaxApi(app)
+    from tutormax.web import admin, events, ops
+
+    api.register_blueprint(events.blp)
+    api.register_blueprint(admin.blp)
+    app.register_blueprint(ops.bp)
+    for name in DOMAIN_WEB_MODULES:
+        try:
+            module = importlib.import_module(f"tutormax.web.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"tutormax.web.{name}":
+                raise
+            continue
+        for blueprint in getattr(module, "api_blueprints", ()):
+            api.register_blueprint(blueprint)
+        for blueprint in getattr(module, "flask_blueprints", ()):
+            app.register_blueprint(blueprint)
+
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(RedisMetricsCollector())
+    PrometheusMetrics(app, registry=registry, path="/metrics", group_by="endpoint")
+
+    celery_init_app(app)
+    import tutormax.tasks  # noqa: F401  (registers every task and domain handler)
+
+    return app
