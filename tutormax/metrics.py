@@ -30,6 +30,8 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tutormax_events_dead_lettered": ("Events moved to the dead letters", ("reason",)),
     "tutormax_recomputes": ("View recomputations run", ("kind",)),
     "tutormax_recomputes_coalesced": ("Recompute requests folded into a pending one", ("kind",)),
+    "tutormax_cache_hits": ("Reads answered from the Redis cache", ("cache",)),
+    "tutormax_cache_misses": ("Reads that had to go to PostgreSQL", ("cache",)),
 }
 HISTOGRAMS: dict[str, str] = {
     "tutormax_event_e2e_seconds": "Seconds from an event's receipt to its processed status",
