@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tutormax.devservers import PIPELINE_QUEUES, RECOMPUTE_QUEUES, LocalStack
 
 TEST_ENV = {
     "TUTORMAX_OUTBOX_STALE_SECONDS": "3",
@@ -32,106 +28,20 @@ TEST_ENV = {
     "LOG_LEVEL": "INFO",
 }
 
-PIPELINE_QUEUES = "ingest,enrich,persist"
-RECOMPUTE_QUEUES = "recompute.learning,recompute.reading,recompute.tutoring,recompute.essays,maintenance"
-
-
-class Stack:
-    """The running servers and Celery processes of one test session."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.env: dict[str, str] = {}
-        self.procs: dict[str, subprocess.Popen] = {}
-        self.pg = None
-        self.redis = None
-
-    def start_celery(self, name: str, *args: str) -> subprocess.Popen:
-        log = open(self.workdir / f"{name}.log", "ab")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tutormax.worker", *args],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        self.procs[name] = proc
-        return proc
-
-    def start_worker(self, name: str, queues: str, concurrency: int = 2) -> subprocess.Popen:
-        proc = self.start_celery(name, "worker", "-Q", queues, "-n", f"{name}@%h", "--concurrency",
-                                 str(concurrency), "--loglevel", "INFO", "--without-gossip", "--without-mingle")
-        self.wait_for_worker(name)
-        return proc
-
-    def wait_for_worker(self, name: str, timeout: float = 60) -> None:
-        from celery import current_app
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            proc = self.procs[name]
-            if proc.poll() is not None:
-                raise RuntimeError(f"worker {name} exited: see {self.workdir / (name + '.log')}")
-            replies = current_app.control.ping(timeout=0.5) or []
-            if any(any(k.startswith(f"{name}@") for k in reply) for reply in replies):
-                return
-        raise RuntimeError(f"worker {name} did not answer within {timeout}s")
-
-    def kill(self, name: str) -> None:
-        """SIGKILL a Celery process group: no warm shutdown, unacked messages stay unacked."""
-        proc = self.procs.pop(name, None)
-        if proc is not None and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-    def stop(self, name: str) -> None:
-        proc = self.procs.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
-    """Real PostgreSQL + Redis + Celery workers (pipeline, recompute) + beat for the session."""
-    from tutormax.devservers import PostgresServer, RedisServer, free_port
-
+def stack():
+    """Real PostgreSQL + Redis + Celery workers (pipeline, recompute+maintenance) + beat."""
     workdir = Path(tempfile.mkdtemp(prefix="tutormax-test-"))
-    s = Stack(workdir)
-    s.pg = PostgresServer(workdir / "postgres", free_port()).start()
-    s.redis = RedisServer(workdir / "redis", free_port(), persist=False).start()
-    os.environ.update(TEST_ENV)
-    os.environ["DATABASE_URL"] = s.pg.url
-    os.environ["REDIS_URL"] = s.redis.url
-    os.environ.pop("CELERY_BROKER_URL", None)
-    s.env = dict(os.environ)
-
-    from tutormax.config import reset_settings
-    from tutormax.db import dispose_engine
-    from tutormax.redis_client import reset_redis
-
-    reset_settings()
-    dispose_engine()
-    reset_redis()
-    from tutormax.migrate import upgrade_to_head
-
-    upgrade_to_head()
-    from tutormax.web import create_app
-
-    s.app = create_app({"TESTING": True})
+    s = LocalStack(workdir, env=TEST_ENV)
     try:
+        s.start_servers()
         s.start_worker("pipeline", PIPELINE_QUEUES)
-        s.start_worker("recompute", RECOMPUTE_QUEUES)
-        s.start_celery("beat", "beat", "--loglevel", "INFO", "--schedule", str(workdir / "beat-schedule"))
+        s.start_worker("recompute", RECOMPUTE_QUEUES + ",maintenance")
+        s.start_beat()
         yield s
     finally:
-        for name in list(s.procs):
-            s.stop(name)
-        s.redis.stop()
-        s.pg.stop()
+        s.close()
         if os.environ.get("TUTORMAX_KEEP_TEST_LOGS"):
             print(f"test logs kept in {workdir}")
         else:

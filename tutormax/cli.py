@@ -168,6 +168,8 @@ def dev(port: int) -> None:
         env.setdefault("FLOWER_BASIC_AUTH", "tutormax:tutormax-dev")
         env.setdefault("LOG_FORMAT", "text")
         env["PORT"] = str(port)
+        # The Procfile names celery/gunicorn: find them in this interpreter's environment.
+        env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
         os.environ.update(env)
         reset_settings()
 

@@ -95,7 +95,7 @@ def test_lost_messages_and_a_killed_worker_are_repaired(stack, client, keys, uid
         get_redis().delete("ingest")
         assert all(event_status(client, keys["reader"], pk)["status"] == "received" for pk in pks)
     finally:
-        from tests.conftest import PIPELINE_QUEUES
+        from tutormax.devservers import PIPELINE_QUEUES
 
         stack.start_worker("pipeline", PIPELINE_QUEUES)
     wait_finished(client, keys["reader"], pks, timeout=60)
