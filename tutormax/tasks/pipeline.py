@@ -184,6 +184,11 @@ def _schedule_waits(stage: str, domain: str, waiting: Mapping[int, AwaitReferenc
     expired: list[tuple[int, str, str, str, int]] = []
     by_delay: dict[int, list[int]] = defaultdict(list)
     with session_scope() as session:
+        known = set(session.scalars(select(OutboxEntry.event_pk).where(OutboxEntry.event_pk.in_(list(waiting)))))
+        for event_pk in set(waiting) - known:
+            # Every unfinished event keeps an outbox row, so the sweeper can always find it.
+            session.add(OutboxEntry(event_pk=event_pk, domain=domain))
+        session.flush()
         rows = session.scalars(
             select(OutboxEntry).where(OutboxEntry.event_pk.in_(list(waiting))).with_for_update()
         ).all()
