@@ -556,3 +556,42 @@ def test_response_overall_status_is_the_client_status_while_processing() -> None
     )
     assert [e["essay_id"] for e in body["essays"]] == ["e1", "e2", "e3"]
     assert body["last_updated"] == "2024-05-01T10:00:00Z"  # only the registration so far
+
+
+# --- batch_view: the fold over stored facts ----------------------------------------
+
+
+def fact(event_type: str, minute: int, seq: int, **payload) -> dict:
+    """A stored fact: the event payload plus its type, time and database id."""
+    return {"type": event_type, "batch_id": "b1", "timestamp": ts(minute), "seq": seq, **payload}
+
+
+def test_batch_view_folds_facts_in_any_order() -> None:
+    facts = [
+        fact("BATCH_REGISTERED", 0, 1, user_id="u1", essay_ids=["e1", "e2"]),
+        # Re-registration later with a course code: its fields win, created_at stays minute 0.
+        fact("BATCH_REGISTERED", 1, 2, user_id="u1", essay_ids=["e1", "e2"], course_code="ENG5"),
+        fact("ESSAY_SPELLCHECK_COMPLETED", 2, 3, essay_id="e1", status="SPELLCHECKED_SUCCESS"),
+        fact("ESSAY_SPELLCHECK_COMPLETED", 3, 4, essay_id="e2", status="FAILED"),
+        fact("ASSESSMENT_RESULT_PUBLISHED", 4, 5, cj_assessment_job_id="j1", essay_results=[
+            {"essay_id": "e1", "rank": 1, "bt_score": 1.0},
+            {"essay_id": "anchor", "rank": 2, "bt_score": 0.0, "is_anchor": True},  # ignored
+        ]),
+        # 1 processed + 1 failed >= 2 with both kinds → completed_with_failures.
+        fact("BATCH_PHASE_OUTCOME", 5, 6, phase_name="spellcheck", phase_status="completed_with_failures",
+             processed_essay_ids=["e1"], failed_essay_ids=["e2"]),
+    ]
+    views = [rules.batch_view(order) for order in (facts, list(reversed(facts)), facts + facts[:2])]
+    assert all(view == views[0] for view in views)
+    state, body = views[0]
+    assert (state["registered_seq"], state["last_seq"]) == (1, 6)
+    assert body["overall_status"] == "completed_with_failures"
+    assert (body["course_code"], body["created_at"], body["last_updated"]) == (
+        "ENG5", "2024-05-01T10:00:00Z", "2024-05-01T10:05:00Z")
+    assert [(e["essay_id"], e["spellcheck_status"], e["cj_rank"]) for e in body["essays"]] == [
+        ("e1", "completed", 1), ("e2", "failed", None)]
+
+
+def test_batch_view_without_registration_is_not_registered() -> None:
+    state, _body = rules.batch_view([fact("ESSAY_SPELLCHECK_COMPLETED", 2, 3, essay_id="e1", status="SUCCESS")])
+    assert (state["registered"], state["batch_id"], state["registered_seq"]) == (False, "b1", None)

@@ -27,6 +27,7 @@ Decisions where SPEC and the Result Aggregator seed leave room:
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
@@ -258,6 +259,31 @@ def batch_state(
         "processing_started_at": _timestamp(ordered[0]) if ordered else None,
         "processing_completed_at": processing_completed_at if is_terminal(status) else None,
     }
+
+
+def batch_view(facts: Iterable[dict]) -> tuple[dict, dict]:
+    """(state, status response) of one batch from all its stored facts, in any order.
+
+    Each fact is an event's payload plus `type`, `timestamp` and `seq` (the event's
+    database id). The newest registration (by timestamp, then seq) gives the batch's
+    fields; `created_at` is the first registration's time; the newest
+    `BATCH_PIPELINE_COMPLETED` is the orchestrator's final word. The state also
+    carries `registered_seq` (seq of the first registration, for a stable list order)
+    and `last_seq` (the newest fact's seq).
+    """
+    by_type: dict[str, list[dict]] = defaultdict(list)
+    for fact in facts:
+        by_type[fact["type"]].append(fact)
+    registrations = sorted(by_type["BATCH_REGISTERED"], key=_order_key)
+    batch = None
+    if registrations:
+        batch = {**registrations[-1], "created_at": _timestamp(registrations[0])}
+    essays = essay_results(by_type["ESSAY_SPELLCHECK_COMPLETED"], by_type["ASSESSMENT_RESULT_PUBLISHED"])
+    completions = sorted(by_type["BATCH_PIPELINE_COMPLETED"], key=_order_key)
+    state = batch_state(batch, essays, by_type["BATCH_PHASE_OUTCOME"], completions[-1] if completions else None)
+    state["registered_seq"] = int(registrations[0].get("seq") or 0) if registrations else None
+    state["last_seq"] = max((int(f.get("seq") or 0) for group in by_type.values() for f in group), default=0)
+    return state, batch_status_response(state, essays)
 
 
 def batch_status_response(state: dict, essays: list[dict]) -> dict:

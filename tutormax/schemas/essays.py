@@ -1,6 +1,6 @@
-"""Essay-result event schemas (SPEC §3.4)."""
+"""Essay-result event schemas (SPEC §3.4) and the internal batch API's response schemas (SPEC §4)."""
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, pre_load, validate
 
 from tutormax.schemas.common import EnvelopeSchema, Id, IdList, StrictBoolean, StrictInteger, StrictNumber, Text
 
@@ -79,3 +79,86 @@ EVENT_SCHEMAS = {
     "BATCH_PHASE_OUTCOME": BatchPhaseOutcomeSchema,
     "BATCH_PIPELINE_COMPLETED": BatchPipelineCompletedSchema,
 }
+
+
+# --- internal API responses (SPEC §4) -------------------------------------------------
+
+CLIENT_STATUSES = (
+    "pending_content", "ready", "processing", "completed_successfully", "completed_with_failures", "failed",
+    "cancelled",
+)
+
+
+def _when(description: str) -> fields.String:
+    """An RFC 3339 date-time, already formatted by the rules (`Z` for UTC)."""
+    return fields.String(allow_none=True, metadata={"format": "date-time", "description": description})
+
+
+class EssayStatusSchema(Schema):
+    essay_id = fields.String()
+    spellcheck_status = fields.String(allow_none=True, metadata={"description": "completed / failed / null"})
+    spellcheck_corrections_made = fields.Integer(allow_none=True)
+    spellcheck_correction_count = fields.Integer(allow_none=True, metadata={"description": "seed name"})
+    corrected_text_storage_id = fields.String(allow_none=True)
+    spellcheck_corrected_text_storage_id = fields.String(allow_none=True, metadata={"description": "seed name"})
+    spellcheck_error_detail = fields.Raw(allow_none=True)
+    cj_assessment_status = fields.String(allow_none=True)
+    cj_rank = fields.Integer(allow_none=True)
+    cj_score = fields.Float(allow_none=True, metadata={"description": "Bradley-Terry score"})
+    normalized_score = fields.Float(allow_none=True)
+    letter_grade = fields.String(allow_none=True)
+    confidence_label = fields.String(allow_none=True)
+    cj_assessment_job_id = fields.String(allow_none=True)
+    comparison_count = fields.Integer(allow_none=True)
+    last_updated = _when("Time of the essay's newest result")
+
+
+class BatchStatusSchema(Schema):
+    batch_id = fields.String()
+    user_id = fields.String()
+    overall_status = fields.String(metadata={"enum": list(CLIENT_STATUSES), "description": "Client status"})
+    internal_status = fields.String(metadata={"enum": list(BATCH_STATUSES)})
+    essay_count = fields.Integer()
+    completed_essay_count = fields.Integer()
+    failed_essay_count = fields.Integer()
+    current_phase = fields.String(allow_none=True, metadata={"description": "spellcheck / cj_assessment / null"})
+    requested_pipeline = fields.String(allow_none=True)
+    course_code = fields.String(allow_none=True)
+    assignment_id = fields.String(allow_none=True)
+    class_id = fields.String(allow_none=True)
+    student_prompt_ref = fields.String(allow_none=True)
+    error_detail = fields.Dict(allow_none=True)
+    created_at = _when("Registration time")
+    last_updated = _when("Time of the batch's newest fact")
+    processing_started_at = _when("Time of the first phase outcome")
+    processing_completed_at = _when("When the batch reached its terminal status")
+    essays = fields.List(fields.Nested(EssayStatusSchema))
+
+
+class PaginationSchema(Schema):
+    limit = fields.Integer()
+    offset = fields.Integer()
+    total = fields.Integer(metadata={"description": "Batches matching the filter"})
+
+
+class UserBatchesSchema(Schema):
+    batches = fields.List(fields.Nested(BatchStatusSchema))
+    pagination = fields.Nested(PaginationSchema)
+
+
+class UserBatchesQuerySchema(Schema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    status = fields.String(load_default=None, validate=validate.OneOf(CLIENT_STATUSES),
+                           metadata={"description": "Only batches with this client status"})
+
+    @pre_load
+    def _empty_status_is_no_filter(self, data, **_kwargs):
+        # `status=` (empty) means "any status", as in the documented URL template.
+        if hasattr(data, "get") and data.get("status") == "":
+            data = {key: data[key] for key in data if key != "status"}
+        return data
+
+
+class InternalAuthErrorSchema(Schema):
+    error = fields.String(metadata={"description": "`Missing authentication` or `Invalid credentials`"})

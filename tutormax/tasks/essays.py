@@ -1,0 +1,248 @@
+"""Essay results in the pipeline: store facts, recompute batch status, invalidate the cache (SPEC §3.4).
+
+persist stores each event as a fact of its batch (keyed by the event's pk, so a
+redelivery stores nothing new). recompute folds all facts of every batch the
+chain touched (`rules.essays.batch_view`), one fold per batch per chain, under a
+per-batch advisory lock so two chains can never write an older fold over a newer
+one. The internal API's Redis cache is invalidated before the commit (so a read
+after it never takes the old entry) and again after it (so an entry filled from
+the old rows in between is dropped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+
+import redis
+from sqlalchemy import delete, select, text
+from sqlalchemy import event as sa_event
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from tutormax import metrics
+from tutormax.db import session_scope
+from tutormax.models.essays import EssayBatch, EssayFact
+from tutormax.models.events import STATUS_PROCESSED, STATUS_RECEIVED, Event
+from tutormax.redis_client import get_redis
+from tutormax.registry import PermanentFailure, register, register_rebuild
+from tutormax.rules.essays import batch_view
+
+log = logging.getLogger(__name__)
+
+RECOMPUTE_KIND = "batch_status"
+REBUILD_CHUNK = 500
+
+# --- the cache of the internal API --------------------------------------------------
+#
+# Entries live under a key that embeds a version counter of their batch or user; a
+# change INCRs the counter, so an entry filled from rows read before the change can
+# never be served after it (the read-through race), and deletes the entries it knows.
+
+CACHE_TTL_SECONDS = 300
+# Version counters outlive every entry they guard (TTL 300 s), so an expired counter
+# restarting at 0 cannot resurrect an old entry.
+VERSION_TTL_SECONDS = 86400
+_PREFIX = "tutormax:cache:essays:"
+
+
+def batch_version_key(batch_id: str) -> str:
+    return f"{_PREFIX}batch_version:{batch_id}"
+
+
+def batch_cache_key(batch_id: str, version: int) -> str:
+    # The free-text id comes last so no two (version, id) pairs share a key.
+    return f"{_PREFIX}batch:v{version}:{batch_id}"
+
+
+def user_version_key(user_id: str) -> str:
+    return f"{_PREFIX}user_version:{user_id}"
+
+
+def user_keys_set(user_id: str) -> str:
+    """The Redis set of a user's cached list keys (no KEYS/SCAN needed to find them)."""
+    return f"{_PREFIX}user_keys:{user_id}"
+
+
+def user_cache_key(user_id: str, version: int, limit: int, offset: int, status: str | None) -> str:
+    return f"{_PREFIX}user:v{version}:{limit}:{offset}:{status or ''}:{user_id}"
+
+
+def invalidate_cache(batch_ids: Iterable[str], user_ids: Iterable[str]) -> None:
+    """Drop the cached status of `batch_ids` and every cached list of `user_ids`; never raises."""
+    batch_ids = sorted(set(batch_ids))
+    user_ids = sorted(set(user_ids))
+    if not batch_ids and not user_ids:
+        return
+    try:
+        client = get_redis()
+        pipe = client.pipeline(transaction=False)
+        for batch_id in batch_ids:
+            pipe.get(batch_version_key(batch_id))
+        for user_id in user_ids:
+            pipe.smembers(user_keys_set(user_id))
+        found = pipe.execute()
+        doomed = [batch_cache_key(b, int(v or 0)) for b, v in zip(batch_ids, found[:len(batch_ids)])]
+        for members in found[len(batch_ids):]:
+            doomed.extend(members)
+        doomed.extend(user_keys_set(u) for u in user_ids)
+        pipe = client.pipeline(transaction=True)
+        for key in [*map(batch_version_key, batch_ids), *map(user_version_key, user_ids)]:
+            pipe.incr(key)
+            pipe.expire(key, VERSION_TTL_SECONDS)
+        pipe.unlink(*doomed)
+        pipe.execute()
+    except redis.RedisError as exc:
+        # The rows are committed; entries expire within CACHE_TTL_SECONDS at worst.
+        log.warning("essay cache invalidation failed",
+                    extra={"batch_ids": batch_ids[:20], "error": type(exc).__name__})
+
+
+# --- persist --------------------------------------------------------------------------
+
+
+def persist_facts(session: Session, events: Sequence[Event]) -> Mapping[int, Exception]:
+    """Store every event as a fact of its batch (INSERT … ON CONFLICT DO NOTHING, one statement)."""
+    failures: dict[int, Exception] = {}
+    rows = []
+    for ev in events:
+        batch_id = (ev.payload or {}).get("batch_id")
+        if not batch_id:
+            failures[ev.id] = PermanentFailure("invalid_payload", "essay event without batch_id")
+            continue
+        rows.append({"event_pk": ev.id, "batch_id": batch_id, "type": ev.type, "timestamp": ev.timestamp,
+                     "payload": ev.payload})
+    if rows:
+        session.execute(insert(EssayFact).values(rows).on_conflict_do_nothing(index_elements=["event_pk"]))
+    return failures
+
+
+# --- recompute -------------------------------------------------------------------------
+
+
+def _lock_key(batch_id: str) -> int:
+    """A signed 64-bit advisory-lock key for a batch."""
+    digest = hashlib.blake2b(f"essays:{batch_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _lock_batches(session: Session, batch_ids: Sequence[str]) -> None:
+    """Serialize recomputes of the same batch until commit; keys taken in order, so no deadlock."""
+    keys = sorted({_lock_key(b) for b in batch_ids})
+    session.execute(
+        text("SELECT count(pg_advisory_xact_lock(k)) FROM "
+             "(SELECT k FROM unnest(CAST(:keys AS bigint[])) AS t(k) ORDER BY k) AS ordered"),
+        {"keys": keys},
+    )
+
+
+def recompute_batches(session: Session, batch_ids: Sequence[str]) -> tuple[set[str], set[str]]:
+    """Recompute the status rows of `batch_ids` from their facts; returns (batch ids, user ids) changed."""
+    batch_ids = sorted(set(batch_ids))
+    if not batch_ids:
+        return set(), set()
+    _lock_batches(session, batch_ids)
+    # Read after the lock: under READ COMMITTED each statement sees every fact committed so far.
+    previous_users = {
+        user_id for user_id in session.scalars(
+            select(EssayBatch.user_id).where(EssayBatch.batch_id.in_(batch_ids))
+        ) if user_id
+    }
+    facts: dict[str, list[dict]] = {}
+    for fact in session.execute(
+        select(EssayFact.event_pk, EssayFact.batch_id, EssayFact.type, EssayFact.timestamp, EssayFact.payload)
+        .where(EssayFact.batch_id.in_(batch_ids))
+    ):
+        facts.setdefault(fact.batch_id, []).append(
+            {**fact.payload, "batch_id": fact.batch_id, "type": fact.type, "timestamp": fact.timestamp,
+             "seq": fact.event_pk}
+        )
+    rows = []
+    for batch_id, batch_facts in facts.items():
+        state, response = batch_view(batch_facts)
+        rows.append({
+            "batch_id": batch_id,
+            "user_id": state["user_id"],
+            "registered": state["registered"],
+            "registered_event_pk": state["registered_seq"],
+            "internal_status": state["internal_status"],
+            "overall_status": state["overall_status"],
+            "current_phase": state["current_phase"],
+            "essay_count": state["essay_count"],
+            "completed_essay_count": state["completed_essay_count"],
+            "failed_essay_count": state["failed_essay_count"],
+            "error_detail": state["error_detail"],
+            "created_at": state["created_at"],
+            "last_updated": state["last_updated"],
+            "processing_started_at": state["processing_started_at"],
+            "processing_completed_at": state["processing_completed_at"],
+            "response": response,
+            "last_event_pk": state["last_seq"],
+        })
+    if rows:
+        stmt = insert(EssayBatch).values(rows)
+        updated = {column: stmt.excluded[column] for column in rows[0] if column != "batch_id"}
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=["batch_id"], set_={**updated, "computed_at": text("now()")}
+        ))
+    gone = [b for b in batch_ids if b not in facts]
+    if gone:
+        # Only a rebuild removes facts; a batch without any is no batch.
+        session.execute(delete(EssayBatch).where(EssayBatch.batch_id.in_(gone)))
+    users = previous_users | {row["user_id"] for row in rows if row["user_id"]}
+    return set(batch_ids), users
+
+
+def invalidate_around_commit(session: Session, batch_ids: set[str], user_ids: set[str]) -> None:
+    """Invalidate now (before the commit) and once more right after the commit."""
+    invalidate_cache(batch_ids, user_ids)
+    sa_event.listen(session, "after_commit", lambda _session: invalidate_cache(batch_ids, user_ids), once=True)
+
+
+def recompute_events(session: Session, events: Sequence[Event]) -> None:
+    """Recompute each batch touched by the chain once, however many of its events it carries."""
+    batch_ids = {(ev.payload or {}).get("batch_id") for ev in events} - {None, ""}
+    changed_batches, users = recompute_batches(session, sorted(batch_ids))
+    metrics.inc("tutormax_recomputes", len(changed_batches), kind=RECOMPUTE_KIND)
+    metrics.inc("tutormax_recomputes_coalesced", len(events) - len(changed_batches), kind=RECOMPUTE_KIND)
+    invalidate_around_commit(session, changed_batches, users)
+    log.info("essay batches recomputed",
+             extra={"batches": len(changed_batches), "event_pks": [ev.id for ev in events][:20]})
+
+
+# --- rebuild ------------------------------------------------------------------------
+
+
+def rebuild_essays() -> str:
+    """Refill facts from the event log and recompute every batch (`tutormax rebuild --domain essays`)."""
+    with session_scope() as session:
+        # Facts of every event that reached persist and was not dead-lettered since.
+        live = select(Event.id).where(
+            Event.domain == "essays",
+            (Event.status == STATUS_PROCESSED)
+            | ((Event.status == STATUS_RECEIVED) & Event.persisted_at.is_not(None)),
+        )
+        session.execute(delete(EssayFact).where(EssayFact.event_pk.not_in(live)))
+        session.execute(
+            insert(EssayFact)
+            .from_select(
+                ["event_pk", "batch_id", "type", "timestamp", "payload"],
+                select(Event.id, Event.payload["batch_id"].astext, Event.type, Event.timestamp, Event.payload)
+                .where(Event.id.in_(live), Event.payload["batch_id"].astext.is_not(None)),
+            )
+            .on_conflict_do_nothing(index_elements=["event_pk"])
+        )
+        batch_ids = sorted(set(session.scalars(select(EssayFact.batch_id).distinct()))
+                           | set(session.scalars(select(EssayBatch.batch_id))))
+    for start in range(0, len(batch_ids), REBUILD_CHUNK):
+        chunk = batch_ids[start:start + REBUILD_CHUNK]
+        with session_scope() as session:
+            changed, users = recompute_batches(session, chunk)
+            invalidate_around_commit(session, changed, users)
+        metrics.inc("tutormax_recomputes", len(chunk), kind=RECOMPUTE_KIND)
+    return f"{len(batch_ids)} batches"
+
+
+register("essays", persist=persist_facts, recompute=recompute_events)
+register_rebuild("essays", rebuild_essays)
