@@ -54,4 +54,10 @@ beat_schedule = {
         "schedule": _sweep_every,
         "options": {"expires": _sweep_every},
     },
+    # Windows slide: once a day every tutor with recent sessions is recomputed (in batches).
+    "nightly-tutor-recompute": {
+        "task": "tutormax.tutoring.nightly_recompute",
+        "schedule": crontab(minute=0, hour=_settings.nightly_recompute_hour),
+        "options": {"expires": 3600},
+    },
 }

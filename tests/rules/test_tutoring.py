@@ -6,6 +6,7 @@ import pytest
 
 from tutormax.rules.tutoring import (
     WINDOWS,
+    feedback_delay_hours,
     feedback_derived,
     performance_tier,
     session_derived,
@@ -233,6 +234,8 @@ def test_feedback_has_text(text, has_text):
 )
 def test_feedback_delay_hours(submitted_at, scheduled_start, hours):
     assert feedback_derived(5, {}, None, submitted_at, scheduled_start)["feedback_delay_hours"] == hours
+    # The standalone form, used when a rescheduled session refreshes stored feedback.
+    assert feedback_delay_hours(submitted_at, scheduled_start) == hours
 
 
 # ------------------------------------------------------------ window metrics

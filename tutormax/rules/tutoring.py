@@ -152,15 +152,20 @@ def feedback_derived(
         variance = sum(((_exact(r) - mean) ** 2 for r in ratings), Fraction(0)) / len(ratings)
         avg_category_rating = _round2(mean)
         category_variance = _round2(variance)
-    delay = _as_utc(submitted_at) - _as_utc(session_scheduled_start)
     return {
         "is_positive": overall_rating >= 4,
         "is_poor": overall_rating < 3,
         "avg_category_rating": avg_category_rating,
         "category_variance": category_variance,
         "has_text_feedback": bool(free_text and free_text.strip()),
-        "feedback_delay_hours": _round2(Fraction(delay // timedelta(microseconds=1), 3_600_000_000)),
+        "feedback_delay_hours": feedback_delay_hours(submitted_at, session_scheduled_start),
     }
+
+
+def feedback_delay_hours(submitted_at: datetime, session_scheduled_start: datetime) -> float:
+    """Hours from the session's scheduled start to the feedback, 2 decimals (negative if before)."""
+    delay = _as_utc(submitted_at) - _as_utc(session_scheduled_start)
+    return _round2(Fraction(delay // timedelta(microseconds=1), 3_600_000_000))
 
 
 # --------------------------------------------------------- performance metrics

@@ -1,7 +1,8 @@
 """Tutoring event schemas (SPEC §3.3)."""
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from tutormax.rules.tutoring import WINDOWS
 from tutormax.schemas.common import (
     DateOrDateTime,
     EnvelopeSchema,
@@ -83,3 +84,142 @@ EVENT_SCHEMAS = {
     "FEEDBACK_SUBMITTED": FeedbackSubmittedSchema,
     "TUTOR_ACTIVITY": TutorActivitySchema,
 }
+
+
+# ------------------------------------------------------------------ responses
+
+WINDOW_NAMES = tuple(WINDOWS)
+CATEGORY_FIELDS = (
+    "subject_knowledge_rating",
+    "communication_rating",
+    "patience_rating",
+    "engagement_rating",
+    "helpfulness_rating",
+)
+
+
+class TutorSchema(Schema):
+    """A tutor record with its derived fields (email and name: authorized readers only, never logged)."""
+
+    tutor_id = fields.String()
+    name = fields.String()
+    email = fields.String()
+    onboarding_date = fields.String(metadata={"description": "As sent: a date or a date-time with offset"})
+    status = fields.String()
+    subjects = fields.List(fields.String())
+    education_level = fields.String(allow_none=True)
+    location = fields.String(allow_none=True)
+    baseline_sessions_per_week = fields.Float(allow_none=True)
+    tenure_days = fields.Integer()
+    is_new_tutor = fields.Boolean()
+    experience_level = fields.String()
+    subject_count = fields.Integer()
+    is_active_today = fields.Boolean()
+    derived_at = fields.DateTime(metadata={"description": "When the time-dependent fields were last computed"})
+    updated_at = fields.DateTime(metadata={"description": "Timestamp of the event that last changed the record"})
+
+
+class WindowMetricsSchema(Schema):
+    """SPEC §3.3 metrics of one window; null where the formula has no data (or before the first run)."""
+
+    total_sessions_scheduled = fields.Integer(allow_none=True)
+    sessions_completed = fields.Integer(allow_none=True)
+    avg_rating = fields.Float(allow_none=True)
+    first_session_success_rate = fields.Float(allow_none=True)
+    first_sessions_count = fields.Integer(allow_none=True)
+    reschedule_rate = fields.Float(allow_none=True)
+    reschedule_count = fields.Integer(allow_none=True)
+    no_show_count = fields.Integer(allow_none=True)
+    engagement_score = fields.Float(allow_none=True)
+    learning_objectives_met_pct = fields.Float(allow_none=True)
+    response_time_avg_minutes = fields.Float(allow_none=True)
+    performance_tier = fields.String(allow_none=True)
+    computed_at = fields.DateTime(allow_none=True)
+
+
+class TutorMetricsSchema(Schema):
+    tutor_id = fields.String()
+    windows = fields.Dict(keys=fields.String(validate=validate.OneOf(WINDOW_NAMES)),
+                          values=fields.Nested(WindowMetricsSchema))
+
+
+class MetricsQuerySchema(Schema):
+    window = fields.String(validate=validate.OneOf(WINDOW_NAMES), metadata={"description": "Only this window"})
+
+
+class HistoryQuerySchema(Schema):
+    window = fields.String(load_default="30day", validate=validate.OneOf(WINDOW_NAMES))
+    days = fields.Integer(load_default=90, validate=validate.Range(min=1, max=3660))
+
+
+class HistoryRowSchema(WindowMetricsSchema):
+    day = fields.Date()
+
+
+class TutorMetricsHistorySchema(Schema):
+    tutor_id = fields.String()
+    window = fields.String()
+    days = fields.Integer()
+    history = fields.List(fields.Nested(HistoryRowSchema),
+                          metadata={"description": "One row per UTC day, oldest first"})
+
+
+class SessionsQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class FeedbackSchema(Schema):
+    """A session's feedback with its derived fields."""
+
+    feedback_id = fields.String()
+    session_id = fields.String()
+    tutor_id = fields.String()
+    student_id = fields.String()
+    overall_rating = fields.Integer()
+    subject_knowledge_rating = fields.Integer(allow_none=True)
+    communication_rating = fields.Integer(allow_none=True)
+    patience_rating = fields.Integer(allow_none=True)
+    engagement_rating = fields.Integer(allow_none=True)
+    helpfulness_rating = fields.Integer(allow_none=True)
+    would_recommend = fields.Boolean(allow_none=True)
+    improvement_areas = fields.List(fields.String())
+    free_text_feedback = fields.String(allow_none=True)
+    submitted_at = fields.String(metadata={"description": "RFC 3339 with the offset it was sent with"})
+    is_positive = fields.Boolean()
+    is_poor = fields.Boolean()
+    avg_category_rating = fields.Float(allow_none=True)
+    category_variance = fields.Float(allow_none=True)
+    has_text_feedback = fields.Boolean()
+    feedback_delay_hours = fields.Float()
+
+
+class SessionSchema(Schema):
+    """A session with its derived fields (local time of `scheduled_start` in its own offset) and feedback."""
+
+    session_id = fields.String()
+    tutor_id = fields.String()
+    student_id = fields.String()
+    session_number = fields.Integer()
+    scheduled_start = fields.String(metadata={"description": "RFC 3339 with the offset it was sent with"})
+    actual_start = fields.String(allow_none=True)
+    duration_minutes = fields.Integer()
+    subject = fields.String()
+    session_type = fields.String()
+    tutor_initiated_reschedule = fields.Boolean()
+    no_show = fields.Boolean()
+    late_start_minutes = fields.Integer()
+    engagement_score = fields.Float(allow_none=True)
+    learning_objectives_met = fields.Boolean(allow_none=True)
+    technical_issues = fields.Boolean()
+    is_weekend = fields.Boolean()
+    time_of_day = fields.String()
+    is_late_start = fields.Boolean()
+    actual_duration_minutes = fields.Integer()
+    week_of_year = fields.Integer()
+    month_of_year = fields.Integer()
+    feedback = fields.Nested(FeedbackSchema, allow_none=True)
+
+
+class TutorSessionsSchema(Schema):
+    tutor_id = fields.String()
+    sessions = fields.List(fields.Nested(SessionSchema), metadata={"description": "Newest scheduled_start first"})

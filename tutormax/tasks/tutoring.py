@@ -1,0 +1,579 @@
+"""Tutoring (SPEC §3.3): stage handlers, the debounced tutor-metrics recompute and the nightly job.
+
+Chain stages:
+- enrich: referential check. A session or activity needs its tutor, a feedback its
+  session; records created earlier in the same chain count (tutors before sessions
+  before feedback), otherwise the event waits (`AwaitReference`).
+- persist: upserts by the records' own ids with their derived fields
+  (`tutormax.rules.tutoring`), guarded by (event timestamp, event pk) so an older
+  event never overwrites a newer one; activities are facts keyed by event pk.
+- recompute: asks for a debounced metrics recompute of each affected tutor.
+
+Debounce, per tutor and across workers: the first request takes a Redis lock
+(SET NX with an expiry) and schedules `recompute_tutor_metrics` with a countdown;
+later requests only mark the tutor dirty. The run clears the dirty mark before it
+reads, and on finishing either releases the lock (compare-and-delete) or, when
+the tutor was marked dirty meanwhile, schedules one more run. Both decisions are
+Lua scripts, so no request can slip between "check dirty" and "release".
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+
+import kombu.exceptions
+import redis
+from celery import shared_task
+from celery.exceptions import MaxRetriesExceededError
+from sqlalchemy import delete, distinct, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from tutormax import metrics
+from tutormax.config import get_settings
+from tutormax.db import session_scope, utcnow
+from tutormax.models.events import STATUS_PROCESSED, Event
+from tutormax.models.tutoring import (
+    METRIC_FIELDS,
+    SessionFeedback,
+    Tutor,
+    TutorActivity,
+    TutoringSession,
+    TutorMetrics,
+    TutorMetricsHistory,
+)
+from tutormax.redis_client import get_redis
+from tutormax.registry import AwaitReference, register, register_rebuild
+from tutormax.rules.tutoring import (
+    WINDOWS,
+    feedback_delay_hours,
+    feedback_derived,
+    session_derived,
+    tutor_derived,
+    window_metrics,
+)
+from tutormax.schemas.tutoring import CATEGORY_FIELDS
+from tutormax.tasks.pipeline import TRANSIENT, backoff_seconds, chunked
+
+log = logging.getLogger(__name__)
+
+TUTOR_UPSERTED = "TUTOR_UPSERTED"
+SESSION_COMPLETED = "SESSION_COMPLETED"
+FEEDBACK_SUBMITTED = "FEEDBACK_SUBMITTED"
+TUTOR_ACTIVITY = "TUTOR_ACTIVITY"
+# Referenced records first, so a chain may carry a tutor and its sessions and their feedback.
+TYPE_ORDER = (TUTOR_UPSERTED, SESSION_COMPLETED, FEEDBACK_SUBMITTED, TUTOR_ACTIVITY)
+
+METRICS_KIND = "tutor_metrics"
+NIGHTLY_BATCH = 200
+LONGEST_WINDOW = timedelta(days=max(WINDOWS.values()))
+# The lock outlives the countdown plus any plausible run by far, yet expires, so a
+# worker that died holding it delays a tutor's metrics by minutes, never forever.
+LOCK_MARGIN_SECONDS = 300
+MAX_RECOMPUTE_RETRIES = 8
+
+
+
+# ------------------------------------------------------------------- helpers
+
+
+def _dt(value: str | None) -> datetime | None:
+    """The aware datetime of an ISO string from a payload (offset kept), or None."""
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _offset_minutes(moment: datetime | None) -> int | None:
+    """The UTC offset of an aware datetime in whole minutes."""
+    if moment is None:
+        return None
+    return int((moment.utcoffset() or timedelta(0)).total_seconds() // 60)
+
+
+def _onboarding(value: str) -> date | datetime:
+    """TUTOR_UPSERTED.onboarding_date: a date or a date-time with offset."""
+    return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+
+
+def _newest_by(events: Iterable[Event], key: str) -> list[Event]:
+    """The newest event, by (timestamp, pk), per payload `key`: one row per key per statement."""
+    newest: dict[str, Event] = {}
+    for event in events:
+        current = newest.get(event.payload[key])
+        if current is None or (event.timestamp, event.id) > (current.timestamp, current.id):
+            newest[event.payload[key]] = event
+    return list(newest.values())
+
+
+def _by_type(events: Iterable[Event]) -> dict[str, list[Event]]:
+    grouped: dict[str, list[Event]] = defaultdict(list)
+    for event in events:
+        grouped[event.type].append(event)
+    return grouped
+
+
+def _upsert(session: Session, model: type, rows: list[dict], keys: Sequence[str]) -> None:
+    """INSERT … ON CONFLICT DO UPDATE, only when the stored row comes from an older event."""
+    if not rows:
+        return
+    # A fixed row order keeps concurrent chains from deadlocking on each other's rows.
+    rows = sorted(rows, key=lambda row: tuple(row[k] for k in keys))
+    stmt = insert(model).values(rows)
+    table = model.__table__
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c: stmt.excluded[c] for c in rows[0] if c not in keys},
+        where=tuple_(table.c.event_timestamp, table.c.event_pk)
+        < tuple_(stmt.excluded.event_timestamp, stmt.excluded.event_pk),
+    )
+    session.execute(stmt)
+
+
+def _known(session: Session, column, ids: set[str]) -> set[str]:
+    if not ids:
+        return set()
+    return set(session.scalars(select(column).where(column.in_(ids))))
+
+
+# ------------------------------------------------------------ stage handlers
+
+
+def check_references(session: Session, events: Sequence[Event]) -> dict[int, Exception]:
+    """Enrich stage: make events wait whose tutor or session is neither stored nor earlier in the chain."""
+    grouped = _by_type(events)
+    failures: dict[int, Exception] = {}
+    chain_tutors = {e.payload["tutor_id"] for e in grouped[TUTOR_UPSERTED]}
+    needing_tutor = grouped[SESSION_COMPLETED] + grouped[TUTOR_ACTIVITY]
+    tutors = chain_tutors | _known(
+        session, Tutor.tutor_id, {e.payload["tutor_id"] for e in needing_tutor} - chain_tutors
+    )
+    for event in needing_tutor:
+        if event.payload["tutor_id"] not in tutors:
+            failures[event.id] = AwaitReference("unknown_tutor", f"tutor_id {event.payload['tutor_id']} is unknown")
+    chain_sessions = {e.payload["session_id"] for e in grouped[SESSION_COMPLETED] if e.id not in failures}
+    sessions = chain_sessions | _known(
+        session,
+        TutoringSession.session_id,
+        {e.payload["session_id"] for e in grouped[FEEDBACK_SUBMITTED]} - chain_sessions,
+    )
+    for event in grouped[FEEDBACK_SUBMITTED]:
+        if event.payload["session_id"] not in sessions:
+            failures[event.id] = AwaitReference(
+                "unknown_session", f"session_id {event.payload['session_id']} is unknown"
+            )
+    return failures
+
+
+def persist_records(session: Session, events: Sequence[Event], now: datetime | None = None) -> dict[int, Exception]:
+    """Persist stage: upsert tutors, then sessions, then feedback, then insert activities."""
+    now = now or utcnow()
+    grouped = _by_type(events)
+    failures: dict[int, Exception] = {}
+    _upsert_tutors(session, grouped[TUTOR_UPSERTED], now)
+    # Checked again here, in the writing transaction: the enrich check ran in an earlier one.
+    tutors = _known(
+        session, Tutor.tutor_id, {e.payload["tutor_id"] for e in grouped[SESSION_COMPLETED] + grouped[TUTOR_ACTIVITY]}
+    )
+    for event in grouped[SESSION_COMPLETED] + grouped[TUTOR_ACTIVITY]:
+        if event.payload["tutor_id"] not in tutors:
+            failures[event.id] = AwaitReference("unknown_tutor", f"tutor_id {event.payload['tutor_id']} is unknown")
+    _upsert_sessions(session, [e for e in grouped[SESSION_COMPLETED] if e.id not in failures])
+    failures.update(_upsert_feedback(session, grouped[FEEDBACK_SUBMITTED]))
+    _insert_activities(session, [e for e in grouped[TUTOR_ACTIVITY] if e.id not in failures])
+    return failures
+
+
+def _upsert_tutors(session: Session, events: list[Event], now: datetime) -> None:
+    rows = []
+    for event in _newest_by(events, "tutor_id"):
+        p = event.payload
+        rows.append({
+            "tutor_id": p["tutor_id"], "name": p["name"], "email": p["email"],
+            "onboarding_date": p["onboarding_date"], "status": p["status"], "subjects": p["subjects"],
+            "education_level": p.get("education_level"), "location": p.get("location"),
+            "baseline_sessions_per_week": p.get("baseline_sessions_per_week"),
+            **tutor_derived(_onboarding(p["onboarding_date"]), p["subjects"], event.timestamp, now),
+            "derived_at": now, "event_timestamp": event.timestamp, "event_pk": event.id,
+        })
+    _upsert(session, Tutor, rows, ["tutor_id"])
+
+
+def _upsert_sessions(session: Session, events: list[Event]) -> None:
+    rows = []
+    for event in _newest_by(events, "session_id"):
+        p = event.payload
+        scheduled, actual = _dt(p["scheduled_start"]), _dt(p.get("actual_start"))
+        rows.append({
+            "session_id": p["session_id"], "tutor_id": p["tutor_id"], "student_id": p["student_id"],
+            "session_number": p["session_number"], "scheduled_start": scheduled,
+            "scheduled_start_offset_minutes": _offset_minutes(scheduled), "actual_start": actual,
+            "actual_start_offset_minutes": _offset_minutes(actual), "duration_minutes": p["duration_minutes"],
+            "subject": p["subject"], "session_type": p.get("session_type") or "1-on-1",
+            "tutor_initiated_reschedule": bool(p.get("tutor_initiated_reschedule")),
+            "no_show": bool(p.get("no_show")), "late_start_minutes": p.get("late_start_minutes") or 0,
+            "engagement_score": p.get("engagement_score"),
+            "learning_objectives_met": p.get("learning_objectives_met"),
+            "technical_issues": bool(p.get("technical_issues")),
+            **session_derived(scheduled, p["duration_minutes"], p.get("late_start_minutes") or 0),
+            "event_timestamp": event.timestamp, "event_pk": event.id,
+        })
+    _upsert(session, TutoringSession, rows, ["session_id"])
+    if rows:
+        _refresh_feedback_delay(session, [r["session_id"] for r in rows])
+
+
+def _refresh_feedback_delay(session: Session, session_ids: list[str]) -> None:
+    """A rescheduled session changes the delay of feedback already stored for it."""
+    stored = session.execute(
+        select(SessionFeedback.session_id, SessionFeedback.submitted_at, SessionFeedback.feedback_delay_hours,
+               TutoringSession.scheduled_start)
+        .join(TutoringSession, TutoringSession.session_id == SessionFeedback.session_id)
+        .where(SessionFeedback.session_id.in_(session_ids))
+    ).all()
+    changes = []
+    for session_id, submitted_at, delay, scheduled_start in stored:
+        fresh = feedback_delay_hours(submitted_at, scheduled_start)
+        if fresh != delay:
+            changes.append({"session_id": session_id, "feedback_delay_hours": fresh})
+    if changes:
+        session.execute(update(SessionFeedback), changes)
+
+
+def _upsert_feedback(session: Session, events: list[Event]) -> dict[int, Exception]:
+    if not events:
+        return {}
+    starts = dict(session.execute(
+        select(TutoringSession.session_id, TutoringSession.scheduled_start)
+        .where(TutoringSession.session_id.in_({e.payload["session_id"] for e in events}))
+    ).all())
+    failures: dict[int, Exception] = {
+        e.id: AwaitReference("unknown_session", f"session_id {e.payload['session_id']} is unknown")
+        for e in events if e.payload["session_id"] not in starts
+    }
+    rows = []
+    # One feedback per session: the newest event for the session wins, whatever its feedback_id.
+    for event in _newest_by([e for e in events if e.id not in failures], "session_id"):
+        p = event.payload
+        submitted = _dt(p.get("submitted_at")) or event.timestamp
+        ratings = {name: p.get(name) for name in CATEGORY_FIELDS}
+        rows.append({
+            "session_id": p["session_id"], "feedback_id": p["feedback_id"], "tutor_id": p["tutor_id"],
+            "student_id": p["student_id"], "overall_rating": p["overall_rating"], **ratings,
+            "would_recommend": p.get("would_recommend"), "improvement_areas": p.get("improvement_areas") or [],
+            "free_text_feedback": p.get("free_text_feedback"), "submitted_at": submitted,
+            "submitted_at_offset_minutes": _offset_minutes(submitted),
+            **feedback_derived(p["overall_rating"], ratings, p.get("free_text_feedback"), submitted,
+                               starts[p["session_id"]]),
+            "event_timestamp": event.timestamp, "event_pk": event.id,
+        })
+    _upsert(session, SessionFeedback, rows, ["session_id"])
+    return failures
+
+
+def _insert_activities(session: Session, events: list[Event]) -> None:
+    if not events:
+        return
+    rows = []
+    for event in events:
+        value = (event.payload.get("metadata") or {}).get("response_time_minutes")
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        rows.append({
+            "event_pk": event.id, "tutor_id": event.payload["tutor_id"],
+            "activity_type": event.payload["activity_type"], "timestamp": event.timestamp,
+            "response_time_minutes": float(value) if numeric else None,
+        })
+    session.execute(insert(TutorActivity).values(rows).on_conflict_do_nothing(index_elements=["event_pk"]))
+
+
+def request_recomputes(session: Session, events: Sequence[Event]) -> None:
+    """Recompute stage: one debounced metrics request per affected tutor of the chain."""
+    tutor_ids = {e.payload["tutor_id"] for e in events}
+    feedback_sessions = {e.payload["session_id"] for e in events if e.type == FEEDBACK_SUBMITTED}
+    if feedback_sessions:
+        # The metrics count feedback under its session's tutor.
+        tutor_ids |= set(session.scalars(
+            select(TutoringSession.tutor_id).where(TutoringSession.session_id.in_(feedback_sessions))
+        ))
+    request_recompute(sorted(tutor_ids))
+
+
+# ------------------------------------------------------------------ debounce
+
+
+def _lock_key(tutor_id: str) -> str:
+    # The hash tag keeps a tutor's lock and dirty mark in one cluster slot (Lua needs that).
+    return f"tutormax:tutor_metrics:{{{tutor_id}}}:lock"
+
+
+def _dirty_key(tutor_id: str) -> str:
+    return f"tutormax:tutor_metrics:{{{tutor_id}}}:dirty"
+
+
+def lock_ttl_seconds() -> int:
+    return get_settings().metrics_debounce_seconds + LOCK_MARGIN_SECONDS
+
+
+# Take the lock, or mark the tutor dirty when someone holds it: 1 = taken, 0 = coalesced.
+_ACQUIRE_OR_MARK = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
+return 0
+"""
+# End of a run by the lock owner: -1 not the owner, 1 dirty (keep the lock, run again), 0 released.
+_FINISH = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call('DEL', KEYS[2]) == 1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+redis.call('DEL', KEYS[1])
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def _script(source: str):
+    return get_redis().register_script(source)
+
+
+def request_recompute(tutor_ids: Sequence[str]) -> int:
+    """Debounced recompute of each tutor's metrics; returns how many runs were scheduled."""
+    if not tutor_ids:
+        return 0
+    ttl = lock_ttl_seconds()
+    tokens = {t: uuid.uuid4().hex for t in tutor_ids}
+    acquire = _script(_ACQUIRE_OR_MARK)
+    pipe = get_redis().pipeline(transaction=False)
+    for tutor_id in tutor_ids:
+        acquire(keys=[_lock_key(tutor_id), _dirty_key(tutor_id)], args=[tokens[tutor_id], ttl], client=pipe)
+    taken = [t for t, won in zip(tutor_ids, pipe.execute()) if won == 1]
+    coalesced = len(tutor_ids) - len(taken)
+    if coalesced:
+        metrics.inc("tutormax_recomputes_coalesced", coalesced, kind=METRICS_KIND)
+    for tutor_id in taken:
+        _schedule(tutor_id, tokens[tutor_id])
+    return len(taken)
+
+
+def _schedule(tutor_id: str, token: str) -> None:
+    """Send the owner's run; on a broker failure give the lock back so the next event retries."""
+    countdown = get_settings().metrics_debounce_seconds
+    try:
+        recompute_tutor_metrics.apply_async((tutor_id, token), countdown=countdown or None)
+    except (kombu.exceptions.OperationalError, OSError) as exc:
+        try:
+            _script(_RELEASE)(keys=[_lock_key(tutor_id)], args=[token])
+        except redis.RedisError:
+            pass  # the lock's expiry frees it
+        # A redis error is transient for the pipeline: the stage is retried with backoff.
+        raise redis.ConnectionError(f"could not schedule the tutor metrics recompute: {exc}") from exc
+
+
+@shared_task(bind=True, name="tutormax.tutoring.recompute_tutor_metrics")
+def recompute_tutor_metrics(self, tutor_id: str, token: str | None = None) -> str:
+    """Recompute one tutor's window metrics; with `token`, as the owner of its debounce lock."""
+    client = get_redis()
+    if token is not None:
+        holder = client.get(_lock_key(tutor_id))
+        if holder is not None and holder != token:
+            return "superseded"  # our lock expired and a newer run owns the tutor now
+        # Everything requested before this point is committed and read below.
+        client.delete(_dirty_key(tutor_id))
+    try:
+        with session_scope() as session:
+            store_metrics(session, [tutor_id], utcnow())
+    except TRANSIENT as exc:
+        try:
+            raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries, cap=60),
+                             max_retries=MAX_RECOMPUTE_RETRIES)
+        except MaxRetriesExceededError:
+            if token is not None:
+                _script(_RELEASE)(keys=[_lock_key(tutor_id)], args=[token])
+            log.error("tutor metrics recompute failed", extra={"tutor_id": tutor_id, "error": str(exc)})
+            return "failed"
+    metrics.inc("tutormax_recomputes", kind=METRICS_KIND)
+    if token is None:
+        return "done"
+    outcome = _script(_FINISH)(keys=[_lock_key(tutor_id), _dirty_key(tutor_id)], args=[token, lock_ttl_seconds()])
+    if outcome == 1:
+        # Events landed during this run: one more trailing run, still holding the lock.
+        _schedule(tutor_id, token)
+        return "again"
+    return "done"
+
+
+# ------------------------------------------------------------------- metrics
+
+
+def compute_metrics(session: Session, tutor_ids: Sequence[str], now: datetime) -> dict[str, dict[str, dict]]:
+    """{tutor_id: {window: metrics}} from the stored records of the longest window (bounded cost)."""
+    start = now - LONGEST_WINDOW
+    in_range = (
+        TutoringSession.tutor_id.in_(tutor_ids),
+        TutoringSession.scheduled_start >= start,
+        TutoringSession.scheduled_start < now,
+    )
+    sessions: dict[str, list[dict]] = defaultdict(list)
+    for row in session.execute(
+        select(TutoringSession.tutor_id, TutoringSession.session_id, TutoringSession.scheduled_start,
+               TutoringSession.session_number, TutoringSession.actual_start, TutoringSession.no_show,
+               TutoringSession.tutor_initiated_reschedule, TutoringSession.late_start_minutes,
+               TutoringSession.engagement_score, TutoringSession.learning_objectives_met).where(*in_range)
+    ).mappings():
+        sessions[row["tutor_id"]].append(dict(row))
+    feedback: dict[str, list[dict]] = defaultdict(list)
+    for tutor_id, session_id, rating in session.execute(
+        select(TutoringSession.tutor_id, SessionFeedback.session_id, SessionFeedback.overall_rating)
+        .join(TutoringSession, TutoringSession.session_id == SessionFeedback.session_id)
+        .where(*in_range)
+    ):
+        feedback[tutor_id].append({"session_id": session_id, "overall_rating": rating})
+    activities: dict[str, list[dict]] = defaultdict(list)
+    for tutor_id, activity_type, timestamp, response_time in session.execute(
+        select(TutorActivity.tutor_id, TutorActivity.activity_type, TutorActivity.timestamp,
+               TutorActivity.response_time_minutes)
+        .where(TutorActivity.tutor_id.in_(tutor_ids), TutorActivity.timestamp >= start,
+               TutorActivity.timestamp < now)
+    ):
+        activities[tutor_id].append({"activity_type": activity_type, "timestamp": timestamp,
+                                     "metadata": {"response_time_minutes": response_time}})
+    return {
+        tutor_id: {
+            window: window_metrics(sessions[tutor_id], feedback[tutor_id], activities[tutor_id], now, days)
+            for window, days in WINDOWS.items()
+        }
+        for tutor_id in tutor_ids
+    }
+
+
+def store_metrics(session: Session, tutor_ids: Sequence[str], now: datetime) -> None:
+    """Upsert the current metrics and today's history row of each tutor and window."""
+    if not tutor_ids:
+        return
+    computed = compute_metrics(session, tutor_ids, now)
+    rows = [
+        {"tutor_id": tutor_id, "window": window, **{f: values[f] for f in METRIC_FIELDS}, "computed_at": now}
+        for tutor_id, by_window in computed.items()
+        for window, values in by_window.items()
+    ]
+    for model, keys, extra in ((TutorMetrics, ["tutor_id", "window"], {}),
+                               (TutorMetricsHistory, ["tutor_id", "window", "day"], {"day": now.date()})):
+        stmt = insert(model).values([{**row, **extra} for row in rows])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys,
+            set_={c: stmt.excluded[c] for c in (*METRIC_FIELDS, "computed_at")},
+            # Two runs racing: the one that read later wins.
+            where=model.__table__.c.computed_at <= stmt.excluded.computed_at,
+        )
+        session.execute(stmt)
+
+
+def refresh_tutor_derived(session: Session, tutor_ids: Sequence[str], now: datetime) -> None:
+    """Recompute the time-dependent derived fields (tenure, newness, level, active today)."""
+    rows = session.execute(
+        select(Tutor.tutor_id, Tutor.onboarding_date, Tutor.subjects, Tutor.event_timestamp)
+        .where(Tutor.tutor_id.in_(tutor_ids))
+    ).all()
+    changes = [
+        {"tutor_id": tutor_id, **tutor_derived(_onboarding(onboarding), subjects, updated_at, now), "derived_at": now}
+        for tutor_id, onboarding, subjects, updated_at in rows
+    ]
+    if changes:
+        session.execute(update(Tutor), changes)
+
+
+@shared_task(name="tutormax.tutoring.nightly_recompute")
+def nightly_recompute() -> int:
+    """Beat, daily: refresh every tutor's derived fields and recompute the metrics of every
+    tutor with sessions in the last 90 days (windows slide), fanned out in batches."""
+    now = utcnow()
+    with session_scope() as session:
+        tutor_ids = session.scalars(select(Tutor.tutor_id).order_by(Tutor.tutor_id)).all()
+        due = set(session.scalars(
+            select(distinct(TutoringSession.tutor_id))
+            .where(TutoringSession.scheduled_start >= now - LONGEST_WINDOW, TutoringSession.scheduled_start < now)
+        ))
+        # A tutor whose last sessions just slid out of every window still shows them: zero it.
+        due |= set(session.scalars(
+            select(distinct(TutorMetrics.tutor_id))
+            .where(or_(TutorMetrics.total_sessions_scheduled > 0, TutorMetrics.response_time_avg_minutes.isnot(None)))
+        ))
+    batches = 0
+    for part in chunked(tutor_ids, NIGHTLY_BATCH):
+        recompute_tutor_batch.delay(part, [t for t in part if t in due])
+        batches += 1
+    log.info("nightly tutor recompute fanned out", extra={"tutors": len(tutor_ids), "due": len(due),
+                                                           "batches": batches})
+    return batches
+
+
+@shared_task(bind=True, name="tutormax.tutoring.recompute_tutor_batch")
+def recompute_tutor_batch(self, tutor_ids: list[str], metric_tutor_ids: list[str]) -> int:
+    """One nightly batch: derived fields of `tutor_ids`, metrics of `metric_tutor_ids`."""
+    now = utcnow()
+    try:
+        with session_scope() as session:
+            refresh_tutor_derived(session, tutor_ids, now)
+            store_metrics(session, metric_tutor_ids, now)
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries, cap=60),
+                         max_retries=MAX_RECOMPUTE_RETRIES)
+    if metric_tutor_ids:
+        metrics.inc("tutormax_recomputes", len(metric_tutor_ids), kind=METRICS_KIND)
+    return len(metric_tutor_ids)
+
+
+# ------------------------------------------------------------------- rebuild
+
+
+def rebuild_tutoring() -> str:
+    """Recompute the tutoring views from the processed events (one transaction: readers never see them empty).
+
+    The daily history is kept: it records what was computed on past days.
+    """
+    now = utcnow()
+    with session_scope() as session:
+        for model in (TutorMetrics, TutorActivity, SessionFeedback, TutoringSession, Tutor):
+            session.execute(delete(model))
+        count = 0
+        for event_type in TYPE_ORDER:
+            last_pk = 0
+            while True:
+                events = session.scalars(
+                    select(Event)
+                    .where(Event.type == event_type, Event.status == STATUS_PROCESSED, Event.id > last_pk)
+                    .order_by(Event.id).limit(500)
+                ).all()
+                if not events:
+                    break
+                persist_records(session, events, now)
+                count += len(events)
+                last_pk = events[-1].id
+                session.expunge_all()
+        tutor_ids = session.scalars(select(Tutor.tutor_id).order_by(Tutor.tutor_id)).all()
+        for part in chunked(tutor_ids, NIGHTLY_BATCH):
+            store_metrics(session, part, now)
+    metrics.inc("tutormax_recomputes", len(tutor_ids), kind=METRICS_KIND)
+    return f"{count} events, {len(tutor_ids)} tutors"
+
+
+def _enrich(session: Session, events: Sequence[Event]) -> Mapping[int, Exception]:
+    return check_references(session, events)
+
+
+def _persist(session: Session, events: Sequence[Event]) -> Mapping[int, Exception]:
+    return persist_records(session, events)
+
+
+def _recompute(session: Session, events: Sequence[Event]) -> None:
+    request_recomputes(session, events)
+
+
+register("tutoring", enrich=_enrich, persist=_persist, recompute=_recompute)
+register_rebuild("tutoring", rebuild_tutoring)
