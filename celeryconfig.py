@@ -60,4 +60,10 @@ beat_schedule = {
         "schedule": crontab(minute=0, hour=_settings.nightly_recompute_hour),
         "options": {"expires": 3600},
     },
+    # Profile changes committed but not yet on the stream (a crash after commit) go out here.
+    "drain-reading-profile-stream": {
+        "task": "tutormax.reading.publish_pending_profile_changes",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
 }

@@ -1,0 +1,380 @@
+"""Reading domain (SPEC §3.2): catalog and checkout facts, reading profiles, the profile stream.
+
+Persist stores facts idempotently (checkouts keyed by event pk; the catalog upserted
+under a (timestamp, event pk) guard). Recompute refreshes the profiles of the students
+touched by a chain's events, in set-based chunks of up to 500 students, compares each
+with the stored one inside the transaction and, only on a real change, bumps its version
+and writes a pending publication row. After commit the pending rows are appended to the
+Redis stream through a Lua script that does SET NX on a per-change dedupe key before
+XADD, so a redelivered task or a second drainer never appends a change twice, and a
+crash between commit and XADD only delays the entry until the next drain.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import redis
+from celery import shared_task
+from sqlalchemy import and_, delete, event, func, literal_column, or_, select, text, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy.orm import Session
+
+from tutormax import metrics
+from tutormax.db import session_scope, utcnow
+from tutormax.models.events import STATUS_DEAD_LETTERED, STATUS_PROCESSED, Event
+from tutormax.models.reading import Book, Checkout, ProfilePublication, ReadingProfile
+from tutormax.redis_client import get_redis
+from tutormax.registry import PermanentFailure, register, register_rebuild
+from tutormax.rules.reading import book_band, reading_profile
+
+log = logging.getLogger(__name__)
+
+BOOK_CATALOGED = "BOOK_CATALOGED"
+BOOK_CHECKED_OUT = "BOOK_CHECKED_OUT"
+
+STREAM = "tutormax:student_profiles"
+STREAM_MAXLEN = 100_000
+DEDUPE_PREFIX = "tutormax:student_profiles:published:"
+# Outlives any pending row by far: rows are published within seconds, or drained later.
+DEDUPE_TTL_SECONDS = 7 * 24 * 3600
+STUDENT_CHUNK = 500
+# A pending row this old was orphaned (its worker died between commit and XADD).
+ORPHAN_AFTER = timedelta(seconds=10)
+PROFILE_FIELDS = (
+    "histogram", "total_checkouts", "unbanded_checkouts", "dominant_band", "recent_band", "trend", "stability",
+)
+
+# SET NX and XADD in one atomic step: the entry is appended iff this change was never published.
+_PUBLISH_ONCE = """
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then
+  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+end
+return false
+"""
+
+
+# --- persist -------------------------------------------------------------------------------
+
+
+def persist_reading(session: Session, events: Sequence[Event]) -> dict[int, Exception]:
+    """Upsert catalog entries (newest wins) and insert checkouts (once per event pk)."""
+    failures: dict[int, Exception] = {}
+    newest: dict[str, dict[str, Any]] = {}
+    for ev in events:
+        if ev.type != BOOK_CATALOGED:
+            continue
+        payload = ev.payload
+        try:
+            band = book_band(payload.get("difficulty_band"), payload.get("reading_level"))
+        except ValueError as exc:
+            failures[ev.id] = PermanentFailure("invalid_payload", str(exc))
+            continue
+        row = {
+            "book_id": payload["book_id"], "title": payload["title"], "author": payload.get("author"),
+            "reading_level": payload.get("reading_level"), "difficulty_band": payload.get("difficulty_band"),
+            "band": band, "cataloged_at": ev.timestamp, "event_pk": ev.id,
+        }
+        # One INSERT … ON CONFLICT may touch a row only once, so keep each book's newest of the batch.
+        current = newest.get(row["book_id"])
+        if current is None or (row["cataloged_at"], row["event_pk"]) > (current["cataloged_at"], current["event_pk"]):
+            newest[row["book_id"]] = row
+    if newest:
+        stmt = insert(Book).values(list(newest.values()))
+        excluded = stmt.excluded
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=[Book.book_id],
+            set_={
+                "title": excluded.title, "author": excluded.author, "reading_level": excluded.reading_level,
+                "difficulty_band": excluded.difficulty_band, "band": excluded.band,
+                "cataloged_at": excluded.cataloged_at, "event_pk": excluded.event_pk, "updated_at": func.now(),
+            },
+            # An older entry arriving later (or the same one redelivered) never overwrites.
+            where=tuple_(Book.cataloged_at, Book.event_pk) < tuple_(excluded.cataloged_at, excluded.event_pk),
+        ))
+    checkouts = [
+        {"event_pk": ev.id, "student_id": ev.payload["student_id"], "book_id": ev.payload["book_id"],
+         "checked_out_at": ev.timestamp}
+        for ev in events if ev.type == BOOK_CHECKED_OUT
+    ]
+    if checkouts:
+        session.execute(insert(Checkout).values(checkouts).on_conflict_do_nothing(index_elements=[Checkout.event_pk]))
+    return failures
+
+
+# --- recompute -----------------------------------------------------------------------------
+
+
+def recompute_reading(session: Session, events: Sequence[Event]) -> None:
+    """Refresh the profiles of every student the chain's events touch."""
+    _wait_for_rebuild(session)
+    causes: dict[str, int] = {}
+    for ev in events:
+        if ev.type == BOOK_CHECKED_OUT:
+            student = ev.payload["student_id"]
+            causes[student] = max(causes.get(student, 0), ev.id)
+    catalog_pks = [ev.id for ev in events if ev.type == BOOK_CATALOGED]
+    if catalog_pks:
+        # Only a catalog event that is its book's current winner can have changed a band; a
+        # losing (older) one changes nothing, and a newer winner's own chain covers the readers.
+        readers = session.execute(
+            select(Checkout.student_id, func.max(Book.event_pk))
+            .join(Book, Book.book_id == Checkout.book_id)
+            .where(Book.event_pk.in_(catalog_pks))
+            .group_by(Checkout.student_id)
+        ).all()
+        for student, catalog_pk in readers:
+            causes[student] = max(causes.get(student, 0), catalog_pk)
+    refresh_profiles(session, causes)
+
+
+def _wait_for_rebuild(session: Session) -> None:
+    # Conflicts with the EXCLUSIVE lock a rebuild holds, so a recompute reads facts only after it.
+    session.execute(text("LOCK TABLE reading_profiles IN ROW EXCLUSIVE MODE"))
+
+
+def refresh_profiles(session: Session, causes: Mapping[str, int | None]) -> int:
+    """Recompute the profiles of `causes`' students; returns how many changed.
+
+    `causes` maps a student to the event pk that triggered the update (recorded as
+    `last_event_id` when the profile changes), or None to use the newest contributing event.
+    """
+    changed = 0
+    students = sorted(causes)
+    for start in range(0, len(students), STUDENT_CHUNK):
+        chunk = students[start:start + STUDENT_CHUNK]
+        changed += _refresh_chunk(session, chunk, causes)
+    if students:
+        metrics.inc("tutormax_recomputes", len(students), kind="reading_profile")
+    return changed
+
+
+def _lock_students(session: Session, students: Sequence[str]) -> None:
+    # Per-student transaction locks, always taken in sorted order across the whole
+    # transaction, so two chains touching one student serialize instead of one
+    # overwriting the other with a profile computed from older facts.
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(hashtextextended('reading:' || s, 0)) FROM "
+            "(SELECT s FROM unnest(CAST(:students AS text[])) WITH ORDINALITY AS u(s, n) ORDER BY n) AS ordered"
+        ),
+        {"students": list(students)},
+    )
+
+
+def _refresh_chunk(session: Session, students: Sequence[str], causes: Mapping[str, int | None]) -> int:
+    _lock_students(session, students)
+    stored = {
+        p.student_id: p
+        for p in session.scalars(select(ReadingProfile).where(ReadingProfile.student_id.in_(students)))
+    }
+    facts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    newest_contributor: dict[str, int] = {}
+    rows = session.execute(
+        select(Checkout.student_id, Checkout.event_pk, Checkout.checked_out_at, Book.band, Book.event_pk)
+        .outerjoin(Book, Book.book_id == Checkout.book_id)
+        .where(Checkout.student_id.in_(students))
+    ).all()
+    for student, checkout_pk, checked_out_at, band, catalog_pk in rows:
+        facts[student].append({"timestamp": checked_out_at, "seq": checkout_pk, "band": band})
+        newest_contributor[student] = max(newest_contributor.get(student, 0), checkout_pk, catalog_pk or 0)
+
+    now = utcnow()
+    upserts: list[dict[str, Any]] = []
+    for student in students:
+        if not facts[student]:
+            continue
+        content = reading_profile(facts[student])
+        old = stored.get(student)
+        if old is not None and _content_of(old) == content:
+            continue
+        upserts.append({
+            "student_id": student, **content, "last_event_id": causes.get(student) or newest_contributor[student],
+            "version": (old.version + 1) if old is not None else 1, "updated_at": now,
+        })
+    # Only a rebuild can find a profile whose checkouts are gone (e.g. their events dead-lettered).
+    orphaned = [s for s in students if not facts[s] and s in stored]
+    if orphaned:
+        session.execute(delete(ReadingProfile).where(ReadingProfile.student_id.in_(orphaned)))
+    if not upserts:
+        return 0
+    stmt = insert(ReadingProfile).values(upserts)
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=[ReadingProfile.student_id],
+        set_={name: getattr(stmt.excluded, name)
+              for name in (*PROFILE_FIELDS, "last_event_id", "version", "updated_at")},
+    ), execution_options={"synchronize_session": False})
+    publication_ids = session.scalars(
+        insert(ProfilePublication)
+        .values([{"student_id": u["student_id"], "version": u["version"], "event_pk": u["last_event_id"],
+                  "changed_at": now} for u in upserts])
+        .returning(ProfilePublication.id)
+    ).all()
+    _publish_after_commit(session, publication_ids)
+    log.info("reading profiles changed", extra={"student_count": len(upserts),
+                                                "event_pks": sorted({u["last_event_id"] for u in upserts})[:20]})
+    return len(upserts)
+
+
+def _content_of(profile: ReadingProfile) -> dict[str, Any]:
+    """The stored profile in the shape rules.reading.reading_profile returns."""
+    stability = profile.stability
+    return {
+        "histogram": dict(profile.histogram or {}),
+        "total_checkouts": profile.total_checkouts,
+        "unbanded_checkouts": profile.unbanded_checkouts,
+        "dominant_band": profile.dominant_band,
+        "recent_band": profile.recent_band,
+        "trend": profile.trend,
+        "stability": float(stability) if isinstance(stability, Decimal) else stability,
+    }
+
+
+# --- publishing to the stream --------------------------------------------------------------
+
+
+def _publish_after_commit(session: Session, publication_ids: Iterable[int]) -> None:
+    if "reading_publications" not in session.info:
+        session.info["reading_publications"] = []
+        event.listen(session, "after_commit", _after_commit, once=True)
+    session.info["reading_publications"].extend(publication_ids)
+
+
+def _after_commit(session: Session) -> None:
+    ids = list(session.info.pop("reading_publications", []))
+    try:
+        publish_pending(ids)
+    except Exception:  # noqa: BLE001 - the change is committed; its pending row is drained later
+        log.warning("publishing profile changes failed; they stay pending", exc_info=True,
+                    extra={"publication_ids": ids[:20]})
+
+
+def publish_pending(ids: Sequence[int] = (), orphan_limit: int = 500) -> int:
+    """Append the given pending profile changes, plus up to `orphan_limit` orphaned ones; returns how many were appended."""
+    appended = 0
+    ids = sorted(ids)
+    for start in range(0, len(ids), STUDENT_CHUNK):
+        appended += _publish_rows(ProfilePublication.id.in_(ids[start:start + STUDENT_CHUNK]), STUDENT_CHUNK)
+    return appended + _publish_rows(ProfilePublication.created_at < func.now() - ORPHAN_AFTER, orphan_limit)
+
+
+def _publish_rows(condition, limit: int) -> int:
+    with session_scope() as session:
+        rows = session.scalars(
+            select(ProfilePublication).where(condition).order_by(ProfilePublication.id).limit(limit)
+        ).all()
+        if not rows:
+            return 0
+        try:
+            appended = append_to_stream(rows)
+        except redis.RedisError as exc:
+            # The rows stay pending; the dedupe keys keep a later retry from doubling entries.
+            log.warning("redis unavailable; profile changes stay pending", extra={"error": str(exc)})
+            return 0
+        session.execute(delete(ProfilePublication).where(ProfilePublication.id.in_([r.id for r in rows])))
+    return appended
+
+
+def append_to_stream(rows: Sequence[ProfilePublication]) -> int:
+    """XADD each pending change unless it was appended before (one round trip); returns how many were appended."""
+    client = get_redis()
+    script = client.register_script(_PUBLISH_ONCE)
+    pipe = client.pipeline(transaction=False)
+    for row in rows:
+        # The pending row's id names the change: ids are never reused, unlike profile versions,
+        # which restart when a profile is deleted by a rebuild and later recreated.
+        script(keys=[STREAM, f"{DEDUPE_PREFIX}{row.student_id}:{row.id}"],
+               args=[DEDUPE_TTL_SECONDS, STREAM_MAXLEN, *_stream_fields(row)], client=pipe)
+    return sum(1 for result in pipe.execute() if result)
+
+
+def _stream_fields(row: ProfilePublication) -> list[str]:
+    return [
+        "event_type", "student_profile_changed",
+        "student_id", row.student_id,
+        "source", "tutormax",
+        "timestamp", _rfc3339(row.changed_at),
+        "event_id", str(row.event_pk),
+    ]
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+@shared_task(name="tutormax.reading.publish_pending_profile_changes")
+def publish_pending_profile_changes() -> int:
+    """Drain orphaned pending profile changes (for a periodic beat entry)."""
+    return publish_pending()
+
+
+# --- rebuild -------------------------------------------------------------------------------
+
+
+def _rebuildable(event_type: str):
+    """Events whose facts belong in the views: past persist and not dead-lettered."""
+    return and_(
+        Event.domain == "reading", Event.type == event_type, Event.status != STATUS_DEAD_LETTERED,
+        or_(Event.status == STATUS_PROCESSED, Event.persisted_at.is_not(None)),
+    )
+
+
+def rebuild_reading() -> str:
+    """Recompute the catalog, checkouts and every profile from the event log (`tutormax rebuild`)."""
+    with session_scope() as session:
+        # Pipeline writers wait (persist writes books before checkouts, the same order: no deadlock).
+        session.execute(text("LOCK TABLE reading_books, reading_checkouts, reading_profiles IN EXCLUSIVE MODE"))
+        checkout_events = select(Event.id).where(_rebuildable(BOOK_CHECKED_OUT))
+        session.execute(delete(Checkout).where(Checkout.event_pk.not_in(checkout_events)))
+        session.execute(
+            insert(Checkout).from_select(
+                ["event_pk", "student_id", "book_id", "checked_out_at"],
+                select(Event.id, Event.payload["student_id"].astext, Event.payload["book_id"].astext, Event.timestamp)
+                .where(_rebuildable(BOOK_CHECKED_OUT)),
+            ).on_conflict_do_nothing(index_elements=[Checkout.event_pk])
+        )
+        books = _rebuild_catalog(session)
+        students = sorted(set(session.scalars(select(Checkout.student_id).distinct()))
+                          | set(session.scalars(select(ReadingProfile.student_id))))
+        changed = refresh_profiles(session, dict.fromkeys(students))
+    return f"books={books} profiles={len(students)} changed={changed}"
+
+
+def _rebuild_catalog(session: Session) -> int:
+    # A literal (not a bound key) so DISTINCT ON and ORDER BY are seen as the same expression.
+    book_id = literal_column("events.payload ->> 'book_id'")
+    # DISTINCT ON keeps each book's newest entry by (timestamp, event pk), the persist guard's order.
+    winners = session.execute(
+        select(Event.id, Event.timestamp, Event.payload)
+        .where(_rebuildable(BOOK_CATALOGED))
+        .ext(distinct_on(book_id))
+        .order_by(book_id, Event.timestamp.desc(), Event.id.desc())
+    ).all()
+    session.execute(delete(Book).where(Book.book_id.not_in(select(book_id).where(_rebuildable(BOOK_CATALOGED)))))
+    rows = [
+        {"book_id": payload["book_id"], "title": payload["title"], "author": payload.get("author"),
+         "reading_level": payload.get("reading_level"), "difficulty_band": payload.get("difficulty_band"),
+         "band": book_band(payload.get("difficulty_band"), payload.get("reading_level")),
+         "cataloged_at": timestamp, "event_pk": pk}
+        for pk, timestamp, payload in winners
+    ]
+    for start in range(0, len(rows), 1000):
+        stmt = insert(Book).values(rows[start:start + 1000])
+        excluded = stmt.excluded
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=[Book.book_id],
+            set_={name: getattr(excluded, name) for name in
+                  ("title", "author", "reading_level", "difficulty_band", "band", "cataloged_at", "event_pk")}
+            | {"updated_at": func.now()},
+            where=tuple_(Book.event_pk, Book.band).is_distinct_from(tuple_(excluded.event_pk, excluded.band)),
+        ))
+    return len(rows)
+
+
+register("reading", persist=persist_reading, recompute=recompute_reading)
+register_rebuild("reading", rebuild_reading)

@@ -1,0 +1,86 @@
+"""Reading profiles and the book catalog (SPEC §3.2, §4), read scope."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from sqlalchemy import text
+
+from tutormax.db import session_scope
+from tutormax.models.reading import Book, ReadingProfile
+from tutormax.rules.reading import BANDS
+from tutormax.schemas.reading import BookSchema, ReadingProfileSchema
+from tutormax.web.auth import current_principal, require_scope
+
+blp = Blueprint("reading", __name__, url_prefix="/api/v1", description="Reading profiles and the book catalog")
+
+# Until the learning domain's tables can be joined, class membership is read from the
+# event log: the student has a learning event in some class that has a learning event
+# naming the teacher.
+_STUDENT_IN_TEACHERS_CLASS = text(
+    """
+    SELECT 1 FROM events AS s
+    WHERE s.domain = 'learning' AND s.status <> 'dead_lettered'
+      AND s.payload ->> 'student_id' = :student_id
+      AND s.payload ->> 'class_id' IN (
+          SELECT t.payload ->> 'class_id' FROM events AS t
+          WHERE t.domain = 'learning' AND t.status <> 'dead_lettered' AND t.payload ->> 'teacher_id' = :teacher_id)
+    LIMIT 1
+    """
+)
+
+
+def _teacher_may_read(session, student_id: str) -> bool:
+    """A teacher-bound key reads only students of its teacher's classes; other keys read all."""
+    teacher_id = current_principal().teacher_id
+    if teacher_id is None:
+        return True
+    found = session.execute(_STUDENT_IN_TEACHERS_CLASS, {"student_id": student_id, "teacher_id": teacher_id})
+    return found.first() is not None
+
+
+@blp.route("/students/<path:student_id>/reading-profile")
+class StudentReadingProfile(MethodView):
+    @require_scope("read")
+    @blp.response(200, ReadingProfileSchema)
+    @blp.alt_response(404, description="The student has no checkout (or is not in the teacher's classes)")
+    def get(self, student_id: str):
+        """A student's reading profile: band histogram, dominant and recent band, trend, stability."""
+        with session_scope() as session:
+            # One 404 for both cases, so a teacher key cannot probe which students exist.
+            profile = session.get(ReadingProfile, student_id) if _teacher_may_read(session, student_id) else None
+            if profile is None:
+                abort(404, message="No reading profile for this student.")
+            return {
+                "student_id": profile.student_id,
+                "histogram": {band: profile.histogram[band] for band in BANDS if profile.histogram.get(band)},
+                "total_checkouts": profile.total_checkouts,
+                "unbanded_checkouts": profile.unbanded_checkouts,
+                "dominant_band": profile.dominant_band,
+                "recent_band": profile.recent_band,
+                "trend": profile.trend,
+                "stability": None if profile.stability is None else float(profile.stability),
+                "last_event_id": profile.last_event_id,
+                "updated_at": profile.updated_at,
+            }
+
+
+@blp.route("/books/<path:book_id>")
+class BookEntry(MethodView):
+    @require_scope("read")
+    @blp.response(200, BookSchema)
+    @blp.alt_response(404, description="The book was never cataloged")
+    def get(self, book_id: str):
+        """A book's catalog entry (the newest BOOK_CATALOGED) with its band."""
+        with session_scope() as session:
+            book = session.get(Book, book_id)
+            if book is None:
+                abort(404, message="No catalog entry for this book.")
+            return {
+                "book_id": book.book_id, "title": book.title, "author": book.author,
+                "reading_level": book.reading_level, "difficulty_band": book.difficulty_band, "band": book.band,
+                "cataloged_at": book.cataloged_at, "last_event_id": book.event_pk, "updated_at": book.updated_at,
+            }
+
+
+api_blueprints = [blp]
