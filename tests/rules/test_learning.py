@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 
@@ -15,6 +16,8 @@ from tutormax.rules.learning import (
     compute_mastery,
     latest,
     latest_grades,
+    mastery_by_standard,
+    mastery_from_totals,
     median,
     risk_flags,
 )
@@ -464,3 +467,44 @@ def test_risk_flags_default_threshold_is_three():
     two_graded = one_graded + [graded("u1", "a2", 80, at(10), 2)]
     assert risk_flags(assigned, latest_grades(one_graded))["u1"]["reasons"] == [MISSING]
     assert risk_flags(assigned, latest_grades(two_graded))["u1"]["reasons"] == []
+
+
+# --- mastery from running totals and per-standard class averages ------------------
+
+
+@pytest.mark.parametrize(
+    ("attempts", "total", "latest_score", "expected"),
+    [
+        # 60 then regrade 90: latest 90 → 0.9; (60+90)/2/100 = 0.75.
+        pytest.param(2, 150, 90, (0.9, 0.75), id="regrade"),
+        # 33.3 + 66.7 + 100 = 200 over 3 → 66.666…/100 = 0.6666…; latest 100 → 1.0.
+        pytest.param(3, Decimal("200.0"), Decimal("100"), (1.0, 2 / 3), id="decimal-thirds"),
+        # One attempt of 0 → 0.0 and 0.0.
+        pytest.param(1, 0, 0, (0.0, 0.0), id="zero"),
+    ],
+)
+def test_mastery_from_totals(attempts, total, latest_score, expected):
+    result = mastery_from_totals("u1", "S1", attempts, total, latest_score, at(10))
+    assert (result.mastery_score, result.average_score) == pytest.approx(expected)
+    assert (result.attempts, result.last_assessed_at) == (attempts, at(10))
+
+
+def test_mastery_from_totals_matches_compute_mastery():
+    # Same grades as "regrade-arrives-before-original" above: totals 150 over 2, latest 90.
+    grades = [graded("u1", "a1", 90, at(10), 4), graded("u1", "a1", 60, at(9), 5)]
+    assert mastery_from_totals("u1", "S1", 2, 150, 90, at(10)) == compute_mastery(grades)[("u1", "S1")]
+
+
+def test_mastery_from_totals_refuses_zero_attempts():
+    with pytest.raises(ValueError):
+        mastery_from_totals("u1", "S1", 0, 0, 0, at(10))
+
+
+def test_mastery_by_standard():
+    # S2: 0.5 and 1.0 → 0.75 over 2 students; S1: 0.8 alone → 0.8 over 1. Sorted by id.
+    rows = [("S2", 0.5), ("S1", 0.8), ("S2", 1.0)]
+    assert mastery_by_standard(rows) == [
+        {"standard_id": "S1", "average_mastery": 0.8, "students": 1},
+        {"standard_id": "S2", "average_mastery": 0.75, "students": 2},
+    ]
+    assert mastery_by_standard([]) == []

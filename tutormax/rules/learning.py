@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
 from statistics import fmean
 from typing import Any, Callable, TypeVar
 
@@ -28,6 +30,8 @@ __all__ = [
     "latest",
     "latest_by",
     "latest_grades",
+    "mastery_by_standard",
+    "mastery_from_totals",
     "median",
     "order_key",
     "risk_flags",
@@ -238,3 +242,40 @@ def risk_flags(
             },
         }
     return flags
+
+
+def mastery_from_totals(
+    student_id: str,
+    standard_id: str,
+    attempts: int,
+    score_total: Decimal | float | int,
+    latest_score: Decimal | float | int,
+    last_assessed_at: datetime,
+) -> MasteryResult:
+    """Mastery from running totals: the exact sum of the attempts' scores and the latest score.
+
+    The division is exact then rounded once, so the result does not depend on the
+    order in which the totals were accumulated.
+    """
+    if attempts < 1:
+        raise ValueError("attempts must be at least 1")
+    return MasteryResult(
+        student_id=student_id,
+        standard_id=standard_id,
+        mastery_score=float(Fraction(latest_score) / 100),
+        attempts=attempts,
+        average_score=float(Fraction(score_total) / (attempts * 100)),
+        last_assessed_at=last_assessed_at,
+    )
+
+
+def mastery_by_standard(masteries: Iterable[tuple[str, float]]) -> list[dict[str, Any]]:
+    """Per standard: the mean mastery_score of the given (standard_id, mastery_score) rows
+    and how many there are, sorted by standard_id."""
+    by_standard: dict[str, list[float]] = {}
+    for standard_id, score in masteries:
+        by_standard.setdefault(standard_id, []).append(score)
+    return [
+        {"standard_id": standard_id, "average_mastery": fmean(scores), "students": len(scores)}
+        for standard_id, scores in sorted(by_standard.items())
+    ]

@@ -1,0 +1,360 @@
+"""Learning-domain stage handlers (SPEC §3.1); the recompute stage runs on queue recompute.learning.
+
+persist: raw facts, idempotent by event pk or by key (timeline rows, pair state
+guarded by (timestamp, event pk), grade facts, class↔standard↔student, class↔teacher).
+recompute: folds newly persisted grade facts into the running mastery totals
+(exactly once, via `learning_grades.applied`), then recomputes each affected
+class's rollup and risk flags from its pair state, under a per-class advisory lock.
+Both are a fixed number of set-based statements per chain (plus a few per class),
+independent of how many events a class has had.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, delete, func, or_, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from tutormax import metrics
+from tutormax.config import get_settings
+from tutormax.db import session_scope
+from tutormax.models.events import STATUS_PROCESSED, STATUS_RECEIVED, Event
+from tutormax.models.learning import (
+    LEARNING_TABLES,
+    LearningActivity,
+    LearningClassRollup,
+    LearningClassStandard,
+    LearningClassTeacher,
+    LearningGrade,
+    LearningPair,
+    LearningRiskFlag,
+)
+from tutormax.registry import register, register_rebuild
+from tutormax.rules.learning import class_rollup, order_key, risk_flags
+
+log = logging.getLogger(__name__)
+
+ASSIGNED = "ASSIGNMENT_ASSIGNED"
+GRADED = "SUBMISSION_GRADED"
+REBUILD_BATCH = 500
+CLASS_CHUNK = 200
+
+
+def _decimal(score: float | int) -> Decimal:
+    """The score as an exact decimal of its shortest repr, so sums are exact and order-free."""
+    return Decimal(repr(float(score)))
+
+
+def _chunks(rows: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(rows), size):
+        yield rows[i:i + size]
+
+
+def _execute_rows(session: Session, stmt: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Run a constant INSERT for many rows: SQLAlchemy's "insertmanyvalues" sends one multi-row
+    statement per page, and the statement is compiled once and cached, not per batch."""
+    if rows:
+        key = [c for c in stmt.table.primary_key.columns]
+        session.connection().execute(stmt.returning(*key), list(rows)).all()
+
+
+def _insert_ignore(session: Session, model: type, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING, set-based."""
+    _execute_rows(session, insert(model).on_conflict_do_nothing(), rows)
+
+
+def _upsert_pairs(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Merge pair state: `assigned` only turns on; a grade replaces the stored one only if later."""
+    stmt = insert(LearningPair)
+    new = stmt.excluded
+    later = and_(
+        new.grade_event_pk.is_not(None),
+        or_(
+            LearningPair.grade_event_pk.is_(None),
+            tuple_(new.grade_at, new.grade_event_pk) > tuple_(LearningPair.grade_at, LearningPair.grade_event_pk),
+        ),
+    )
+    _execute_rows(session, stmt.on_conflict_do_update(
+        index_elements=["class_id", "student_id", "assignment_id"],
+        set_={
+            "assigned": LearningPair.assigned | new.assigned,
+            "grade_score": case((later, new.grade_score), else_=LearningPair.grade_score),
+            "grade_at": case((later, new.grade_at), else_=LearningPair.grade_at),
+            "grade_event_pk": case((later, new.grade_event_pk), else_=LearningPair.grade_event_pk),
+        },
+    ), rows)
+
+
+def persist_facts(session: Session, events: Sequence[Any]) -> None:
+    """Store the facts of learning events (objects with id, type, timestamp, payload); idempotent."""
+    activity: list[dict[str, Any]] = []
+    links: set[tuple[str, str]] = set()
+    pairs: dict[tuple[str, str, str], dict[str, Any]] = {}
+    grades: dict[tuple[int, str], dict[str, Any]] = {}
+    class_standards: set[tuple[str, str, str]] = set()
+    for event in events:
+        payload = event.payload
+        class_id, student_id, assignment_id = payload["class_id"], payload["student_id"], payload["assignment_id"]
+        score = _decimal(payload["score"]) if event.type == GRADED else None
+        activity.append({
+            "event_pk": event.id, "class_id": class_id, "student_id": student_id, "assignment_id": assignment_id,
+            "event_type": event.type, "standard_ids": list(payload["standard_ids"]), "score": score,
+            "timestamp": event.timestamp,
+        })
+        if payload.get("teacher_id"):
+            links.add((class_id, payload["teacher_id"]))
+        pair = pairs.setdefault((class_id, student_id, assignment_id), {
+            "class_id": class_id, "student_id": student_id, "assignment_id": assignment_id, "assigned": False,
+            "grade_score": None, "grade_at": None, "grade_event_pk": None,
+        })
+        if event.type == ASSIGNED:
+            pair["assigned"] = True
+        if event.type == GRADED:
+            candidate = {"timestamp": event.timestamp, "seq": event.id}
+            if pair["grade_event_pk"] is None or order_key(candidate) > order_key(
+                {"timestamp": pair["grade_at"], "seq": pair["grade_event_pk"]}
+            ):
+                pair.update(grade_score=score, grade_at=event.timestamp, grade_event_pk=event.id)
+            # A standard listed twice on one event is one assessment of it.
+            for standard_id in dict.fromkeys(payload["standard_ids"]):
+                grades[(event.id, standard_id)] = {
+                    "event_pk": event.id, "standard_id": standard_id, "student_id": student_id,
+                    "class_id": class_id, "score": score, "graded_at": event.timestamp,
+                }
+                class_standards.add((class_id, standard_id, student_id))
+
+    _insert_ignore(session, LearningActivity, activity)
+    if links:
+        _insert_ignore(session, LearningClassTeacher,
+                       [{"class_id": c, "teacher_id": t} for c, t in sorted(links)])
+    # Sorted keys: concurrent chains lock rows in one order, so they do not deadlock.
+    _upsert_pairs(session, [pairs[k] for k in sorted(pairs)])
+    if grades:
+        _insert_ignore(session, LearningGrade, [grades[k] for k in sorted(grades)])
+        _insert_ignore(session, LearningClassStandard, [
+            {"class_id": c, "standard_id": s, "student_id": u} for c, s, u in sorted(class_standards)
+        ])
+
+
+# The grade facts not yet folded in are marked applied and added to the running
+# totals in one statement; a concurrent duplicate run finds them applied and adds nothing.
+_APPLY_GRADES = text("""
+WITH fresh AS (
+    UPDATE learning_grades SET applied = true
+    WHERE event_pk = ANY(:event_pks) AND NOT applied
+    RETURNING student_id, standard_id, score, graded_at, event_pk
+), latest AS (
+    SELECT DISTINCT ON (student_id, standard_id) student_id, standard_id, score, graded_at, event_pk
+    FROM fresh ORDER BY student_id, standard_id, graded_at DESC, event_pk DESC
+), totals AS (
+    SELECT student_id, standard_id, count(*) AS attempts, sum(score) AS score_total
+    FROM fresh GROUP BY student_id, standard_id
+)
+INSERT INTO learning_mastery AS m
+    (student_id, standard_id, attempts, score_total, latest_score, latest_at, latest_event_pk, updated_at)
+SELECT t.student_id, t.standard_id, t.attempts, t.score_total, l.score, l.graded_at, l.event_pk, now()
+FROM totals t JOIN latest l USING (student_id, standard_id)
+ORDER BY t.student_id, t.standard_id
+ON CONFLICT (student_id, standard_id) DO UPDATE SET
+    attempts = m.attempts + EXCLUDED.attempts,
+    score_total = m.score_total + EXCLUDED.score_total,
+    latest_score = CASE WHEN (EXCLUDED.latest_at, EXCLUDED.latest_event_pk) > (m.latest_at, m.latest_event_pk)
+                        THEN EXCLUDED.latest_score ELSE m.latest_score END,
+    latest_event_pk = CASE WHEN (EXCLUDED.latest_at, EXCLUDED.latest_event_pk) > (m.latest_at, m.latest_event_pk)
+                           THEN EXCLUDED.latest_event_pk ELSE m.latest_event_pk END,
+    latest_at = GREATEST(m.latest_at, EXCLUDED.latest_at),
+    updated_at = now()
+""")
+
+
+def apply_grades(session: Session, event_pks: Sequence[int]) -> None:
+    """Fold the grade facts of `event_pks` into learning_mastery, exactly once each."""
+    if event_pks:
+        session.execute(_APPLY_GRADES, {"event_pks": list(event_pks)})
+
+
+def _lock_key(class_id: str) -> int:
+    digest = hashlib.blake2b(f"tutormax:learning:class:{class_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_classes(session: Session, class_ids: Iterable[str]) -> None:
+    """Serialize recomputes of a class: the later one reads after the earlier one commits."""
+    for key in sorted({_lock_key(c) for c in class_ids}):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def recompute_classes(session: Session, class_ids: Sequence[str]) -> None:
+    """Rollup and risk flags of each class, from its pair state only (one row per pair)."""
+    if not class_ids:
+        return
+    threshold = get_settings().risk_missing_threshold
+    state: dict[str, list[Any]] = defaultdict(list)
+    for row in session.execute(
+        select(LearningPair.class_id, LearningPair.student_id, LearningPair.assignment_id, LearningPair.assigned,
+               LearningPair.grade_score, LearningPair.grade_at, LearningPair.grade_event_pk)
+        .where(LearningPair.class_id.in_(list(class_ids)))
+    ):
+        state[row.class_id].append(row)
+
+    rollups: list[dict[str, Any]] = []
+    flagged: list[dict[str, Any]] = []
+    for class_id in class_ids:
+        rows = state.get(class_id, [])
+        assigned_pairs = [(r.student_id, r.assignment_id) for r in rows if r.assigned]
+        graded_latest = {
+            (r.student_id, r.assignment_id): {
+                "student_id": r.student_id, "assignment_id": r.assignment_id, "score": float(r.grade_score),
+                "timestamp": r.grade_at, "seq": r.grade_event_pk,
+            }
+            for r in rows if r.grade_event_pk is not None
+        }
+        rollup = class_rollup(assigned_pairs, graded_latest, (r.student_id for r in rows),
+                              (r.assignment_id for r in rows))
+        rollups.append({
+            "class_id": class_id, "student_count": rollup.student_count,
+            "assignment_count": rollup.assignment_count, "completion_rate": rollup.completion_rate,
+            "average_score": rollup.average_score,
+        })
+        for student_id, entry in risk_flags(assigned_pairs, graded_latest, threshold).items():
+            if entry["reasons"]:
+                flagged.append({"class_id": class_id, "student_id": student_id, "reasons": entry["reasons"],
+                                "details": entry["details"]})
+
+    stmt = insert(LearningClassRollup)
+    _execute_rows(session, stmt.on_conflict_do_update(
+        index_elements=["class_id"],
+        set_={name: stmt.excluded[name] for name in
+              ("student_count", "assignment_count", "completion_rate", "average_score")} | {"updated_at": func.now()},
+    ), rollups)
+    session.execute(delete(LearningRiskFlag).where(LearningRiskFlag.class_id.in_(list(class_ids))))
+    _execute_rows(session, insert(LearningRiskFlag), flagged)
+
+
+def persist(session: Session, events: Sequence[Event]) -> None:
+    """Persist stage: store the chain's facts."""
+    persist_facts(session, events)
+
+
+def recompute(session: Session, events: Sequence[Event]) -> None:
+    """Recompute stage: mastery totals for the chain's grades, then each affected class's views."""
+    graded = [e.id for e in events if e.type == GRADED]
+    class_ids = sorted({e.payload["class_id"] for e in events})
+    apply_grades(session, graded)
+    lock_classes(session, class_ids)
+    recompute_classes(session, class_ids)
+    if graded:
+        metrics.inc("tutormax_recomputes", kind="mastery")
+    metrics.inc("tutormax_recomputes", len(class_ids), kind="class_rollup")
+    log.info("learning views recomputed", extra={"event_pks": [e.id for e in events][:20],
+                                                  "grades": len(graded), "classes": len(class_ids)})
+
+
+def rebuild_learning() -> str:
+    """Recompute every learning view from the event log; the result equals incremental processing."""
+    tables = ", ".join(model.__tablename__ for model in LEARNING_TABLES)
+    classes: set[str] = set()
+    count = 0
+    with session_scope() as session:
+        # TRUNCATE waits for in-flight learning transactions and blocks new ones until commit.
+        session.execute(text(f"TRUNCATE {tables}"))
+        # Events mid-chain whose persist already committed are replayed too: their own
+        # recompute will then find their grades applied and only refresh the class.
+        replayable = or_(Event.status == STATUS_PROCESSED,
+                         and_(Event.status == STATUS_RECEIVED, Event.persisted_at.is_not(None)))
+        last_pk = 0
+        while True:
+            batch = session.execute(
+                select(Event.id, Event.type, Event.timestamp, Event.payload)
+                .where(Event.domain == "learning", Event.id > last_pk, replayable)
+                .order_by(Event.id).limit(REBUILD_BATCH)
+            ).all()
+            if not batch:
+                break
+            persist_facts(session, batch)
+            apply_grades(session, [e.id for e in batch if e.type == GRADED])
+            classes.update(e.payload["class_id"] for e in batch)
+            count += len(batch)
+            last_pk = batch[-1].id
+        ordered = sorted(classes)
+        for i in range(0, len(ordered), CLASS_CHUNK):
+            recompute_classes(session, ordered[i:i + CLASS_CHUNK])
+    log.info("learning views rebuilt", extra={"events": count, "classes": len(classes)})
+    return f"{count} events, {len(classes)} classes"
+
+
+def measure_chain_cost(prior_events: int, chain_size: int = 100, students: int = 30,
+                       assignments: int | None = None) -> dict[str, float]:
+    """Bench (SPEC §7): seconds of the persist and recompute handlers for one chain of
+    `chain_size` graded events into a fresh class that already has `prior_events` events.
+
+    History is `students` × `assignments` pairs cycled through assigned/created/graded
+    events (default: as many assignments as the history needs, ~3 events per pair).
+    Writes real, processed events of a throwaway class; run it on a bench stack only.
+    """
+    import random
+    import time
+    import uuid
+    from datetime import datetime, timedelta, timezone
+
+    rng = random.Random(prior_events)
+    class_id = f"bench-{uuid.uuid4().hex[:12]}"
+    if assignments is None:
+        assignments = max(1, prior_events // (3 * students))
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    kinds = (ASSIGNED, "SUBMISSION_CREATED", GRADED)
+
+    def rows(count: int, first: int, kind_of) -> list[dict[str, Any]]:
+        out = []
+        for i in range(first, first + count):
+            kind = kind_of(i)
+            payload = {"student_id": f"{class_id}-s{i % students}", "class_id": class_id,
+                       "assignment_id": f"a{(i // students) % assignments}", "standard_ids": [f"S{i % 5}"],
+                       "teacher_id": "bench-teacher"}
+            if kind == GRADED:
+                payload["score"] = float(rng.randint(0, 100))
+            out.append({"source": "bench", "event_id": f"{class_id}-{i}", "type": kind, "domain": "learning",
+                        "timestamp": start + timedelta(seconds=i), "tz_offset_minutes": 0, "payload": payload,
+                        "status": STATUS_PROCESSED})
+        return out
+
+    def store(values: list[dict[str, Any]]) -> list[Any]:
+        with session_scope() as session:
+            ids = []
+            for part in _chunks(values, 1000):
+                ids += session.scalars(insert(Event).values(list(part)).returning(Event.id)).all()
+            # One transaction's ids: a range, not a 10⁵-parameter IN list.
+            return session.execute(select(Event.id, Event.type, Event.timestamp, Event.payload)
+                                   .where(Event.id.between(min(ids), max(ids)), Event.source == "bench")
+                                   .order_by(Event.id)).all()
+
+    history = store(rows(prior_events, 0, lambda i: kinds[(i // (students * assignments)) % 3]))
+    for i in range(0, len(history), REBUILD_BATCH):
+        with session_scope() as session:
+            batch = history[i:i + REBUILD_BATCH]
+            persist_facts(session, batch)
+            apply_grades(session, [e.id for e in batch if e.type == GRADED])
+            recompute_classes(session, [class_id])
+    chain = store(rows(chain_size, prior_events, lambda i: GRADED))
+    timings: dict[str, float] = {"prior_events": prior_events, "chain_size": chain_size,
+                                 "pairs": students * assignments}
+    with session_scope() as session:
+        began = time.perf_counter()
+        persist(session, chain)
+        timings["persist_seconds"] = time.perf_counter() - began
+    with session_scope() as session:
+        began = time.perf_counter()
+        recompute(session, chain)
+        timings["recompute_seconds"] = time.perf_counter() - began
+    return timings
+
+
+register("learning", persist=persist, recompute=recompute)
+register_rebuild("learning", rebuild_learning)
