@@ -21,7 +21,7 @@ def alembic_config() -> Config:
 
 def upgrade_to_head() -> None:
     """Apply every migration up to head."""
-    command.upgrade(alembic_config(), "heads")
+    command.upgrade(alembic_config(), "head")
 
 
 def schema_is_current(engine: Engine) -> bool:

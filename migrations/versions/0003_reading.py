@@ -1,7 +1,7 @@
 """Reading: catalog, checkouts, reading profiles and their stream outbox.
 
 Revision ID: 0003_reading
-Revises: 0001_spine
+Revises: 0002_learning
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0003_reading"
-down_revision = "0001_spine"
+down_revision = "0002_learning"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Tutoring: tutors, sessions, feedback, activities, tutor metrics and their daily history.
 
 Revision ID: 0004_tutoring
-Revises: 0001_spine
+Revises: 0003_reading
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0004_tutoring"
-down_revision = "0001_spine"
+down_revision = "0003_reading"
 branch_labels = None
 depends_on = None
 

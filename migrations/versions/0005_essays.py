@@ -1,7 +1,7 @@
 """Essay results: batch facts and the batch status view.
 
 Revision ID: 0005_essays
-Revises: 0001_spine
+Revises: 0004_tutoring
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0005_essays"
-down_revision = "0001_spine"
+down_revision = "0004_tutoring"
 branch_labels = None
 depends_on = None
 
