@@ -117,6 +117,8 @@ def run_bench() -> None:
         _bench_single(sim, url, key)
         _bench_freshness_and_reads(sim, url, key, session)
         _bench_history_cost(sim, url, key)
+        _bench_handler_cost()
+        _bench_tutor_cost(sim, url, key)
         _bench_debounce(sim, url, key)
         load = os.getloadavg()
         say("machine", f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at end")
@@ -171,13 +173,14 @@ def _bench_freshness_and_reads(sim: Simulator, url: str, key: str, session: requ
     stop = threading.Event()
     dash_times: list[float] = []
     tutor_times: list[float] = []
+    tutor_session = requests.Session()
+    tutor_session.headers["Authorization"] = f"Bearer {key}"
     readers = [
         threading.Thread(target=timed_gets, args=(session, f"{url}/api/v1/teachers/{class_id}-teacher/classes/"
                                                   f"{class_id}/dashboard", stop, dash_times)),
-        threading.Thread(target=timed_gets, args=(requests.Session(), f"{url}/api/v1/tutors/{tutor_id}/metrics",
+        threading.Thread(target=timed_gets, args=(tutor_session, f"{url}/api/v1/tutors/{tutor_id}/metrics",
                                                   stop, tutor_times)),
     ]
-    readers[1].args[0].headers["Authorization"] = f"Bearer {key}"
     for reader in readers:
         reader.start()
     post_all(events, url, key, rate=rate)
@@ -214,6 +217,51 @@ def _bench_history_cost(sim: Simulator, url: str, key: str) -> None:
         events = learning_events(fresh, class_id, 1000)
         _, processed = _ingest_and_process(events, lambda ev: post_all(ev, url, key, batch_size=1000))
         say(f"per-event processing cost, class with {label} prior events", f"{1000 / processed:.2f} ms/event")
+
+
+def _bench_handler_cost() -> None:
+    """The learning handlers alone: one chain of 100 grades into a class with 10² vs 10⁵ prior events."""
+    from tutormax.tasks.learning import measure_chain_cost
+
+    for prior in (100, 100_000):
+        t = measure_chain_cost(prior)
+        total = t["persist_seconds"] + t["recompute_seconds"]
+        say(f"learning handlers, chain of 100 grades, class with {prior} prior events",
+            f"persist {t['persist_seconds'] * 1000:.1f} ms + recompute {t['recompute_seconds'] * 1000:.1f} ms "
+            f"= {total * 10:.2f} ms/event ({t['pairs']} student-assignment pairs)")
+
+
+def _bench_tutor_cost(sim: Simulator, url: str, key: str) -> None:
+    """One tutor-metrics recompute (all three windows) for a tutor with 10² vs 10⁴ sessions in 90 days."""
+    from tutormax.db import session_scope
+    from tutormax.tasks.tutoring import store_metrics
+
+    now = datetime.now(timezone.utc)
+    for count in (100, 10_000):
+        tutor_id = f"{sim.run}-tutor-history-{count}"
+        tutor = {**sim._envelope("tutoring", "TUTOR_UPSERTED", now), "tutor_id": tutor_id, "name": "History",
+                 "email": "history@example.org", "onboarding_date": "2025-01-06", "status": "active",
+                 "subjects": ["math"]}
+        post_all([tutor], url, key)
+        wait_processed(1, _max_pk())
+        sessions = []
+        for i in range(count):
+            start = now - timedelta(minutes=1 + i * (80 * 1440) // count)
+            sessions.append({**sim._envelope("tutoring", "SESSION_COMPLETED", start),
+                             "session_id": f"{tutor_id}-{i}", "tutor_id": tutor_id, "student_id": f"st-{i % 40}",
+                             "session_number": 1 + i % 5, "scheduled_start": start.isoformat(),
+                             "actual_start": start.isoformat(), "duration_minutes": 50, "subject": "math",
+                             "engagement_score": 70.0 + i % 30})
+        first = _max_pk() + 1
+        post_all(sessions, url, key, batch_size=1000)
+        wait_processed(first, _max_pk())
+        runs = []
+        for _ in range(3):
+            with session_scope() as session:
+                started = time.perf_counter()
+                store_metrics(session, [tutor_id], datetime.now(timezone.utc))
+                runs.append(time.perf_counter() - started)
+        say(f"tutor metrics recompute, tutor with {count} sessions in 90 days", f"{min(runs) * 1000:.1f} ms")
 
 
 def _bench_debounce(sim: Simulator, url: str, key: str) -> None:

@@ -7,7 +7,7 @@ environment variables always win over it.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from dotenv import load_dotenv
@@ -48,7 +48,6 @@ class Settings:
     metrics_debounce_seconds: int
     nightly_recompute_hour: int
     risk_missing_threshold: int
-    extra: dict = field(default_factory=dict)
 
 
 def load_settings() -> Settings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.helpers import post_batch, post_event, wait_finished
+from tests.helpers import post_event, wait_finished
 
 
 def test_healthz_checks_nothing(client):
