@@ -6,7 +6,9 @@ import importlib
 import logging
 from typing import Any
 
+import redis
 from flask import Flask
+from sqlalchemy import exc as sa_exc
 from flask_smorest import Api
 from prometheus_client import CollectorRegistry
 from prometheus_flask_exporter import PrometheusMetrics
@@ -41,6 +43,14 @@ class TutorMaxApi(Api):
         return payload, code, headers
 
 
+def _unavailable(error: Exception):
+    """A dependency is down: 503 with Retry-After, never a bare 500."""
+    log.error("dependency unavailable", extra={"error": type(error).__name__})
+    body = {"code": 503, "status": "Service Unavailable",
+            "message": "A backing service (database or Redis) is unavailable; retry shortly."}
+    return body, 503, {"Retry-After": "5"}
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Assemble the app: settings, API, blueprints, Celery and metrics."""
     settings = get_settings()
@@ -65,6 +75,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
 
     api = TutorMaxApi(app)
+    for error in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, redis.ConnectionError,
+                  redis.TimeoutError):
+        app.register_error_handler(error, _unavailable)
     from tutormax.web import admin, events, ops
 
     api.register_blueprint(events.blp)

@@ -1,0 +1,31 @@
+"""Outages of PostgreSQL: the API says 503, workers retry with backoff, nothing is lost."""
+
+from __future__ import annotations
+
+from tests.helpers import post_event, wait_finished, wait_for
+
+
+def checkout(uid: str, n: int) -> dict:
+    return {"event_id": f"{uid}-{n}", "source": "library", "type": "BOOK_CHECKED_OUT",
+            "timestamp": "2026-09-01T08:00:00+02:00", "student_id": f"s-{uid}", "book_id": f"b-{uid}"}
+
+
+def test_database_outage(stack, client, keys, uid):
+    from tutormax.devservers import PIPELINE_QUEUES
+
+    stack.kill("pipeline")
+    pk = post_event(client, keys["writer"], checkout(uid, 1)).get_json()["id"]  # queued, not consumed
+    log = stack.workdir / "pipeline.log"
+    offset = log.stat().st_size if log.exists() else 0
+    stack.pg.stop()
+    try:
+        response = post_event(client, keys["writer"], checkout(uid, 2))
+        assert response.status_code == 503
+        assert response.get_json()["code"] == 503 and response.headers["Retry-After"] == "5"
+        stack.start_worker("pipeline", PIPELINE_QUEUES)
+        # The worker takes the queued chain, cannot reach PostgreSQL and retries with backoff.
+        wait_for(lambda: b"transient failure; retrying" in log.read_bytes()[offset:], timeout=30,
+                 what="a transient retry in the worker log")
+    finally:
+        stack.pg.start()
+    wait_finished(client, keys["reader"], [pk], timeout=90)
