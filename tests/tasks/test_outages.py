@@ -29,3 +29,16 @@ def test_database_outage(stack, client, keys, uid):
     finally:
         stack.pg.start()
     wait_finished(client, keys["reader"], [pk], timeout=90)
+
+
+def test_redis_restart_without_persistence(stack, client, keys, uid):
+    """Redis goes away with every queued message: the API still accepts, the sweeper repairs."""
+    stack.redis.stop()
+    try:
+        response = post_event(client, keys["writer"], checkout(uid, 3))
+        # Stored in PostgreSQL; the dispatch failed and is left to the outbox.
+        assert response.status_code == 202 and response.get_json()["duplicate"] is False
+        pk = response.get_json()["id"]
+    finally:
+        stack.redis.start()
+    wait_finished(client, keys["reader"], [pk], timeout=120)
