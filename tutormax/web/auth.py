@@ -52,6 +52,20 @@ def _principal_for(key: str) -> Principal | None:
         return Principal(row.id, row.name, frozenset(row.scopes), row.teacher_id)
 
 
+def principal_for_key(key: str) -> Principal | None:
+    """The principal of an unrevoked key given in clear text, or None (dashboard sign-in)."""
+    return _principal_for(key)
+
+
+def principal_for_key_id(key_id: int) -> Principal | None:
+    """The principal of an unrevoked key by its id, or None (dashboard sessions keep only the id)."""
+    with session_scope() as session:
+        row = session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)))
+        if row is None:
+            return None
+        return Principal(row.id, row.name, frozenset(row.scopes), row.teacher_id)
+
+
 def current_principal() -> Principal:
     return g.principal
 

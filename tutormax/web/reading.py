@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from tutormax.db import session_scope
 from tutormax.models.reading import Book, ReadingProfile
@@ -30,13 +31,45 @@ _STUDENT_IN_TEACHERS_CLASS = text(
 )
 
 
-def _teacher_may_read(session, student_id: str) -> bool:
+def _teacher_may_read(session: Session, student_id: str) -> bool:
     """A teacher-bound key reads only students of its teacher's classes; other keys read all."""
     teacher_id = current_principal().teacher_id
     if teacher_id is None:
         return True
     found = session.execute(_STUDENT_IN_TEACHERS_CLASS, {"student_id": student_id, "teacher_id": teacher_id})
     return found.first() is not None
+
+
+def student_reading_profile(session: Session, student_id: str) -> dict | None:
+    """The student's reading profile, or None when there is none this key may read."""
+    # One answer for both cases, so a teacher key cannot probe which students exist.
+    profile = session.get(ReadingProfile, student_id) if _teacher_may_read(session, student_id) else None
+    if profile is None:
+        return None
+    return {
+        "student_id": profile.student_id,
+        "histogram": {band: profile.histogram[band] for band in BANDS if profile.histogram.get(band)},
+        "total_checkouts": profile.total_checkouts,
+        "unbanded_checkouts": profile.unbanded_checkouts,
+        "dominant_band": profile.dominant_band,
+        "recent_band": profile.recent_band,
+        "trend": profile.trend,
+        "stability": None if profile.stability is None else float(profile.stability),
+        "last_event_id": profile.last_event_id,
+        "updated_at": profile.updated_at,
+    }
+
+
+def book_entry(session: Session, book_id: str) -> dict | None:
+    """A book's catalog entry with its band, or None when it was never cataloged."""
+    book = session.get(Book, book_id)
+    if book is None:
+        return None
+    return {
+        "book_id": book.book_id, "title": book.title, "author": book.author,
+        "reading_level": book.reading_level, "difficulty_band": book.difficulty_band, "band": book.band,
+        "cataloged_at": book.cataloged_at, "last_event_id": book.event_pk, "updated_at": book.updated_at,
+    }
 
 
 @blp.route("/students/<path:student_id>/reading-profile")
@@ -47,22 +80,10 @@ class StudentReadingProfile(MethodView):
     def get(self, student_id: str):
         """A student's reading profile: band histogram, dominant and recent band, trend, stability."""
         with session_scope() as session:
-            # One 404 for both cases, so a teacher key cannot probe which students exist.
-            profile = session.get(ReadingProfile, student_id) if _teacher_may_read(session, student_id) else None
+            profile = student_reading_profile(session, student_id)
             if profile is None:
                 abort(404, message="No reading profile for this student.")
-            return {
-                "student_id": profile.student_id,
-                "histogram": {band: profile.histogram[band] for band in BANDS if profile.histogram.get(band)},
-                "total_checkouts": profile.total_checkouts,
-                "unbanded_checkouts": profile.unbanded_checkouts,
-                "dominant_band": profile.dominant_band,
-                "recent_band": profile.recent_band,
-                "trend": profile.trend,
-                "stability": None if profile.stability is None else float(profile.stability),
-                "last_event_id": profile.last_event_id,
-                "updated_at": profile.updated_at,
-            }
+            return profile
 
 
 @blp.route("/books/<path:book_id>")
@@ -73,14 +94,10 @@ class BookEntry(MethodView):
     def get(self, book_id: str):
         """A book's catalog entry (the newest BOOK_CATALOGED) with its band."""
         with session_scope() as session:
-            book = session.get(Book, book_id)
+            book = book_entry(session, book_id)
             if book is None:
                 abort(404, message="No catalog entry for this book.")
-            return {
-                "book_id": book.book_id, "title": book.title, "author": book.author,
-                "reading_level": book.reading_level, "difficulty_band": book.difficulty_band, "band": book.band,
-                "cataloged_at": book.cataloged_at, "last_event_id": book.event_pk, "updated_at": book.updated_at,
-            }
+            return book
 
 
 api_blueprints = [blp]

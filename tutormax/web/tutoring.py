@@ -58,6 +58,42 @@ def _metric_values(row: TutorMetrics | TutorMetricsHistory | None) -> dict:
     return values
 
 
+def tutor_record(session: Session, tutor_id: str) -> dict:
+    """The tutor record with its derived fields (403 for teacher keys, 404 when unknown)."""
+    tutor = _tutor_or_404(session, tutor_id)
+    return {
+        **{c.key: getattr(tutor, c.key) for c in Tutor.__table__.columns
+           if c.key not in ("event_timestamp", "event_pk")},
+        "updated_at": tutor.event_timestamp,
+    }
+
+
+def tutor_metrics(session: Session, tutor_id: str, windows: list[str]) -> dict:
+    """The tutor's current metrics for each of `windows` (all values null until computed)."""
+    _tutor_or_404(session, tutor_id)
+    rows = {
+        row.window: row
+        for row in session.scalars(
+            select(TutorMetrics).where(TutorMetrics.tutor_id == tutor_id, TutorMetrics.window.in_(windows))
+        )
+    }
+    return {"tutor_id": tutor_id, "windows": {w: _metric_values(rows.get(w)) for w in windows}}
+
+
+def tutor_metrics_history(session: Session, tutor_id: str, window: str, days: int) -> dict:
+    """One row per UTC day of the last `days` days for `window`, oldest first."""
+    since = utcnow().date() - timedelta(days=days - 1)
+    _tutor_or_404(session, tutor_id)
+    rows = session.scalars(
+        select(TutorMetricsHistory)
+        .where(TutorMetricsHistory.tutor_id == tutor_id, TutorMetricsHistory.window == window,
+               TutorMetricsHistory.day >= since)
+        .order_by(TutorMetricsHistory.day)
+    ).all()
+    return {"tutor_id": tutor_id, "window": window, "days": days,
+            "history": [{"day": row.day, **_metric_values(row)} for row in rows]}
+
+
 @blp.route("/<tutor_id>")
 class TutorRecord(MethodView):
     @require_scope("read")
@@ -65,12 +101,7 @@ class TutorRecord(MethodView):
     def get(self, tutor_id: str):
         """The tutor record with its derived fields."""
         with session_scope() as session:
-            tutor = _tutor_or_404(session, tutor_id)
-            return {
-                **{c.key: getattr(tutor, c.key) for c in Tutor.__table__.columns
-                   if c.key not in ("event_timestamp", "event_pk")},
-                "updated_at": tutor.event_timestamp,
-            }
+            return tutor_record(session, tutor_id)
 
 
 @blp.route("/<tutor_id>/metrics")
@@ -82,14 +113,7 @@ class TutorMetricsView(MethodView):
         """Current metrics per window (`7day`, `30day`, `90day`), or only the `window` asked for."""
         windows = [args["window"]] if args.get("window") else list(WINDOWS)
         with session_scope() as session:
-            _tutor_or_404(session, tutor_id)
-            rows = {
-                row.window: row
-                for row in session.scalars(
-                    select(TutorMetrics).where(TutorMetrics.tutor_id == tutor_id, TutorMetrics.window.in_(windows))
-                )
-            }
-            return {"tutor_id": tutor_id, "windows": {w: _metric_values(rows.get(w)) for w in windows}}
+            return tutor_metrics(session, tutor_id, windows)
 
 
 @blp.route("/<tutor_id>/metrics/history")
@@ -99,17 +123,8 @@ class TutorMetricsHistoryView(MethodView):
     @blp.response(200, TutorMetricsHistorySchema)
     def get(self, args: dict, tutor_id: str):
         """One row per UTC day of the last `days` days for `window`, oldest first."""
-        since = utcnow().date() - timedelta(days=args["days"] - 1)
         with session_scope() as session:
-            _tutor_or_404(session, tutor_id)
-            rows = session.scalars(
-                select(TutorMetricsHistory)
-                .where(TutorMetricsHistory.tutor_id == tutor_id, TutorMetricsHistory.window == args["window"],
-                       TutorMetricsHistory.day >= since)
-                .order_by(TutorMetricsHistory.day)
-            ).all()
-            return {"tutor_id": tutor_id, "window": args["window"], "days": args["days"],
-                    "history": [{"day": row.day, **_metric_values(row)} for row in rows]}
+            return tutor_metrics_history(session, tutor_id, args["window"], args["days"])
 
 
 def _feedback(row: SessionFeedback | None) -> dict | None:
@@ -136,6 +151,28 @@ _SESSION_FIELDS = (
 )
 
 
+def tutor_sessions(session: Session, tutor_id: str, limit: int) -> dict:
+    """The tutor's enriched sessions, newest scheduled_start first, each with its feedback or null."""
+    _tutor_or_404(session, tutor_id)
+    rows = session.execute(
+        select(TutoringSession, SessionFeedback)
+        .outerjoin(SessionFeedback, SessionFeedback.session_id == TutoringSession.session_id)
+        .where(TutoringSession.tutor_id == tutor_id)
+        .order_by(TutoringSession.scheduled_start.desc(), TutoringSession.session_id.desc())
+        .limit(limit)
+    ).all()
+    sessions = [
+        {
+            **{name: getattr(s, name) for name in _SESSION_FIELDS},
+            "scheduled_start": _local_iso(s.scheduled_start, s.scheduled_start_offset_minutes),
+            "actual_start": _local_iso(s.actual_start, s.actual_start_offset_minutes),
+            "feedback": _feedback(f),
+        }
+        for s, f in rows
+    ]
+    return {"tutor_id": tutor_id, "sessions": sessions}
+
+
 @blp.route("/<tutor_id>/sessions")
 class TutorSessionsView(MethodView):
     @require_scope("read")
@@ -144,24 +181,7 @@ class TutorSessionsView(MethodView):
     def get(self, args: dict, tutor_id: str):
         """The tutor's enriched sessions, newest scheduled_start first, each with its feedback or null."""
         with session_scope() as session:
-            _tutor_or_404(session, tutor_id)
-            rows = session.execute(
-                select(TutoringSession, SessionFeedback)
-                .outerjoin(SessionFeedback, SessionFeedback.session_id == TutoringSession.session_id)
-                .where(TutoringSession.tutor_id == tutor_id)
-                .order_by(TutoringSession.scheduled_start.desc(), TutoringSession.session_id.desc())
-                .limit(args["limit"])
-            ).all()
-            sessions = [
-                {
-                    **{name: getattr(s, name) for name in _SESSION_FIELDS},
-                    "scheduled_start": _local_iso(s.scheduled_start, s.scheduled_start_offset_minutes),
-                    "actual_start": _local_iso(s.actual_start, s.actual_start_offset_minutes),
-                    "feedback": _feedback(f),
-                }
-                for s, f in rows
-            ]
-            return {"tutor_id": tutor_id, "sessions": sessions}
+            return tutor_sessions(session, tutor_id, args["limit"])
 
 
 api_blueprints = [blp]
