@@ -56,6 +56,36 @@ def apikey_create(name: str, scopes: tuple[str, ...], teacher: str | None) -> No
     click.echo(key)
 
 
+@apikey.command("list")
+def apikey_list() -> None:
+    """List keys (never the keys themselves): id, name, prefix, scopes, teacher, state."""
+    from sqlalchemy import select
+
+    from tutormax.db import session_scope
+    from tutormax.models.auth import ApiKey
+
+    with session_scope() as session:
+        for row in session.scalars(select(ApiKey).order_by(ApiKey.id)):
+            state = "revoked" if row.revoked_at else "active"
+            click.echo(f"{row.id}\t{row.name}\t{row.key_prefix}…\t{','.join(row.scopes)}\t"
+                       f"{row.teacher_id or '-'}\t{state}")
+
+
+@apikey.command("revoke")
+@click.argument("key_id", type=int)
+def apikey_revoke(key_id: int) -> None:
+    """Revoke a key by its id: it stops working at once, dashboard sessions included."""
+    from tutormax.db import session_scope, utcnow
+    from tutormax.models.auth import ApiKey
+
+    with session_scope() as session:
+        row = session.get(ApiKey, key_id)
+        if row is None or row.revoked_at is not None:
+            raise click.ClickException(f"no active key with id {key_id}")
+        row.revoked_at = utcnow()
+    click.echo(f"revoked key {key_id}")
+
+
 @main.group()
 def dlq() -> None:
     """Dead letters."""

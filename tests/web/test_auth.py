@@ -63,3 +63,19 @@ def test_apikey_create_rejects_unknown_scope(stack):
 
     result = CliRunner().invoke(main, ["apikey", "create", "--name", "x", "--scope", "write"])
     assert result.exit_code != 0
+
+
+def test_revoked_key_is_401(stack, client):
+    from tutormax.cli import main
+    from tutormax.web.auth import create_api_key
+
+    key = create_api_key("to-revoke", ["read"])
+    assert client.get("/api/v1/admin/dead-letters", headers=auth(key)).status_code == 403  # valid, wrong scope
+    runner = CliRunner()
+    listing = runner.invoke(main, ["apikey", "list"]).output
+    line = next(line for line in listing.splitlines() if "\tto-revoke\t" in line)
+    assert key not in listing and line.endswith("active")
+    key_id = line.split("\t")[0]
+    assert runner.invoke(main, ["apikey", "revoke", key_id]).exit_code == 0
+    assert client.get("/api/v1/admin/dead-letters", headers=auth(key)).status_code == 401
+    assert runner.invoke(main, ["apikey", "revoke", key_id]).exit_code != 0
