@@ -45,3 +45,5 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Alembic narrates every plugin it loads at INFO; keep its warnings only.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))

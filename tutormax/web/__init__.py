@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
@@ -22,7 +21,6 @@ from tutormax.metrics import RedisMetricsCollector
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
-DOMAIN_WEB_MODULES = ("learning", "reading", "tutoring", "essays", "dashboard")
 
 
 class TutorMaxApi(Api):
@@ -78,24 +76,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for error in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, redis.ConnectionError,
                   redis.TimeoutError):
         app.register_error_handler(error, _unavailable)
-    from tutormax.web import admin, events, ops
+    from tutormax.web import admin, dashboard, essays, events, learning, ops, reading, tutoring
 
-    api.register_blueprint(events.blp)
-    api.register_blueprint(admin.blp)
-    app.register_blueprint(ops.bp)
-    for name in DOMAIN_WEB_MODULES:
-        try:
-            module = importlib.import_module(f"tutormax.web.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"tutormax.web.{name}":
-                raise
-            continue
+    # Each area exposes its flask-smorest blueprints (documented in OpenAPI) and plain ones.
+    for module in (events, admin, ops, learning, reading, tutoring, essays, dashboard):
         for blueprint in getattr(module, "api_blueprints", ()):
             api.register_blueprint(blueprint)
         for blueprint in getattr(module, "flask_blueprints", ()):
             app.register_blueprint(blueprint)
 
-    registry = CollectorRegistry(auto_describe=True)
+    registry = CollectorRegistry()
     registry.register(RedisMetricsCollector())
     PrometheusMetrics(app, registry=registry, path="/metrics", group_by="endpoint")
 

@@ -85,3 +85,5 @@ class DeadLetterItem(MethodView):
         """Discard the dead letter: the event stays dead-lettered and leaves the open list."""
         if not deadletters.discard(letter_id):
             abort(404, message=f"No open dead letter with id {letter_id}.")
+
+api_blueprints = [blp]

@@ -131,3 +131,5 @@ class EventStatus(MethodView):
                     "attempts": letter.attempts,
                 },
             }
+
+api_blueprints = [blp]

@@ -41,3 +41,5 @@ def readyz():
         checks["redis"] = f"error: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values())
     return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
+
+flask_blueprints = [bp]
