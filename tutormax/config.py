@@ -37,6 +37,7 @@ class Settings:
     redis_url: str
     broker_url: str
     secret_key: str
+    secure_cookies: bool
     internal_api_key: str
     allowed_service_ids: tuple[str, ...]
     flower_basic_auth: str
@@ -62,6 +63,7 @@ def load_settings() -> Settings:
         redis_url=redis_url,
         broker_url=os.environ.get("CELERY_BROKER_URL") or redis_url,
         secret_key=os.environ.get("TUTORMAX_SECRET_KEY", "dev-insecure-secret"),
+        secure_cookies=os.environ.get("TUTORMAX_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
         internal_api_key=os.environ.get("INTERNAL_API_KEY", ""),
         allowed_service_ids=tuple(
             s.strip() for s in os.environ.get("ALLOWED_SERVICE_IDS", "").split(",") if s.strip()

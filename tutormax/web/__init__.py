@@ -56,6 +56,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,
+        # The dashboard's session cookie: script-proof, not sent on cross-site POSTs,
+        # HTTPS-only when TUTORMAX_SECURE_COOKIES is set (do so behind TLS).
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         API_TITLE="TutorMax",
         API_VERSION=__version__,

@@ -99,15 +99,6 @@ METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-@bp.record_once
-def _configure_session_cookie(state: Any) -> None:
-    """The session cookie is script-proof and not sent on cross-site POSTs."""
-    config = state.app.config
-    config["SESSION_COOKIE_HTTPONLY"] = True
-    if not config.get("SESSION_COOKIE_SAMESITE"):
-        config["SESSION_COOKIE_SAMESITE"] = "Lax"
-
-
 # --- sign-in, CSRF ---------------------------------------------------------------
 
 def csrf_token() -> str:
