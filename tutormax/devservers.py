@@ -287,7 +287,11 @@ class LocalStack:
         while time.monotonic() < deadline:
             if self.procs[name].poll() is not None:
                 raise RuntimeError(f"worker {name} exited: see {self.workdir / (name + '.log')}")
-            replies = current_app.control.ping(timeout=0.5) or []
+            try:
+                replies = current_app.control.ping(timeout=0.5) or []
+            except Exception:  # noqa: BLE001 - a pooled broker connection may predate a Redis restart
+                time.sleep(0.2)
+                continue
             if any(any(k.startswith(f"{name}@") for k in reply) for reply in replies):
                 return
         raise RuntimeError(f"worker {name} did not answer within {timeout}s")
