@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import Decimal, localcontext
+from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tutormax.rules.learning import (
     ClassRollup,
     Grade,
     MasteryResult,
+    StudentAggregate,
     class_rollup,
     compute_mastery,
+    exact_score,
     latest,
     latest_grades,
     mastery_by_standard,
     mastery_from_totals,
     median,
     risk_flags,
+    risk_flags_from_aggregates,
+    rollup_from_aggregates,
+    student_aggregates,
 )
 
 UTC = timezone.utc
@@ -508,3 +516,114 @@ def test_mastery_by_standard():
         {"standard_id": "S2", "average_mastery": 0.75, "students": 2},
     ]
     assert mastery_by_standard([]) == []
+
+
+# --- rollup and risk flags from per-student aggregates ------------------------------
+
+
+def agg(student, assigned, graded_assigned, graded, score_sum, last_two=()) -> StudentAggregate:
+    return StudentAggregate(student, assigned, graded_assigned, graded, score_sum, tuple(last_two))
+
+
+@pytest.mark.parametrize(
+    ("students", "assignment_count", "expected"),
+    [
+        pytest.param(
+            # u1: 2 assigned, 1 of them graded, 2 graded pairs (90 + 40); u2: 1 assigned + graded (75);
+            # u3 only created a submission. completion (1+1)/(2+1) = 2/3; average (90+40+75)/3 = 205/3.
+            [agg("u1", 2, 1, 2, 130, (90.0, 40.0)), agg("u2", 1, 1, 1, 75, (75.0,)), agg("u3", 0, 0, 0, 0)],
+            4,
+            ClassRollup(3, 4, 2 / 3, 205 / 3),
+            id="counts-and-mean",
+        ),
+        pytest.param(
+            # Scores 0.1 and 0.2 as floats: fmean = fsum 0.30000000000000004 / 2 = 0.15000000000000002,
+            # which is what the pair-based rollup gives; the exact decimal mean 0.15 would differ.
+            [agg("u1", 0, 0, 2, exact_score(0.1) + exact_score(0.2), (0.1, 0.2))],
+            2,
+            ClassRollup(1, 2, None, 0.15000000000000002),
+            id="mean-of-the-floats-like-fmean",
+        ),
+        pytest.param([agg("u1", 2, 0, 0, 0)], 2, ClassRollup(1, 2, 0.0, None), id="nothing-graded"),
+        pytest.param([], 0, ClassRollup(0, 0, None, None), id="empty-class"),
+    ],
+)
+def test_rollup_from_aggregates(students, assignment_count, expected):
+    # Exact equality: the stored rollup must be the reference's float, bit for bit.
+    assert rollup_from_aggregates(students, assignment_count) == expected
+
+
+def test_risk_flags_from_aggregates():
+    # u1: assigned 4, 1 graded → missing 3 ≥ min(3, 4); last two 90 then 40 → trend down;
+    # rates u1 1/4, u2 1/1 → median (0.25 + 1)/2 = 0.625 → u1 below. u2: nothing.
+    # u3 has neither an assigned nor a graded pair: not listed. u4 graded only: rate None.
+    students = [
+        agg("u2", 1, 1, 1, 75, (75.0,)),
+        agg("u1", 4, 1, 2, 130, (90.0, 40.0)),
+        agg("u3", 0, 0, 0, 0),
+        agg("u4", 0, 0, 2, 150, (70.0, 80.0)),
+    ]
+    flags = risk_flags_from_aggregates(students, missing_threshold=3)
+    assert {s: (e["reasons"], e["details"]) for s, e in flags.items()} == {
+        "u1": ([MISSING, TREND, BELOW], details(4, 3, 3, [90.0, 40.0], 0.25, 0.625)),
+        "u2": ([], details(1, 0, 1, [75.0], 1.0, 0.625)),
+        "u4": ([], details(0, 0, 0, [70.0, 80.0], None, 0.625)),
+    }
+    assert list(flags) == ["u1", "u2", "u4"]
+
+
+SCORES = st.one_of(
+    st.integers(0, 100),
+    st.sampled_from([0.1, 0.2, 0.3, 12.5, 33.3, 66.7, 99.9, 5e-324, 1e-7]),
+    st.floats(0, 100, allow_nan=False, allow_infinity=False),
+)
+
+
+@st.composite
+def class_histories(draw):
+    """Random assigned pairs, grades (with regrades and timestamp ties) and created-only students."""
+    students = [f"u{i}" for i in range(draw(st.integers(1, 5)))]
+    assignments = [f"a{i}" for i in range(draw(st.integers(1, 4)))]
+    pair = st.tuples(st.sampled_from(students), st.sampled_from(assignments))
+    assigned = draw(st.lists(pair, max_size=12))
+    grades = [
+        graded(s, a, draw(SCORES), at(9, draw(st.integers(0, 5))), seq)
+        for seq, (s, a) in enumerate(draw(st.lists(pair, max_size=14)), start=1)
+    ]
+    created = draw(st.lists(pair, max_size=3))
+    return assigned, grades, created
+
+
+def stored_aggregates(assigned, graded_latest, seen_students) -> list[StudentAggregate]:
+    """The aggregates as PostgreSQL keeps them: an exact NUMERIC sum of Decimal(float(score))."""
+    reference = student_aggregates(assigned, graded_latest, seen_students)
+    out = []
+    with localcontext() as ctx:
+        ctx.prec = 100_000  # exact: far more digits than any sum of these expansions has
+        for s in reference.values():
+            mine = [g for (u, _), g in graded_latest.items() if u == s.student_id]
+            total = sum((Decimal(float(g["score"])) for g in mine), Decimal(0))
+            assert Fraction(total) == s.score_sum
+            out.append(StudentAggregate(s.student_id, s.assigned, s.graded_assigned, s.graded, total,
+                                        tuple(float(Decimal(repr(float(x)))) for x in s.last_two_scores)))
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(class_histories(), st.integers(1, 4))
+def test_aggregate_functions_equal_the_pair_based_reference(history, threshold):
+    assigned, grades, created = history
+    graded_latest = latest_grades(grades)
+    seen_students = [s for s, _ in assigned + created] + [g["student_id"] for g in grades]
+    seen_assignments = [a for _, a in assigned + created] + [g["assignment_id"] for g in grades]
+
+    expected_rollup = class_rollup(assigned, graded_latest, seen_students, seen_assignments)
+    expected_flags = risk_flags(assigned, graded_latest, missing_threshold=threshold)
+
+    aggregates = stored_aggregates(assigned, graded_latest, seen_students)
+    # Any row order: the recompute reads them ordered, but nothing may depend on it.
+    for rows in (aggregates, aggregates[::-1]):
+        assert rollup_from_aggregates(rows, len(set(seen_assignments))) == expected_rollup
+        flags = risk_flags_from_aggregates(rows, missing_threshold=threshold)
+        assert flags == expected_flags
+        assert list(flags) == list(expected_flags)

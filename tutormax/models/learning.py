@@ -3,7 +3,10 @@
 Facts (written by the persist stage, idempotent by event pk or by key):
 - `learning_activity`: one row per learning event (the timeline and recent activity).
 - `learning_pairs`: one row per (class, student, assignment): assigned flag and the
-  pair's latest grade (score, timestamp, event pk). Class recomputes read only this.
+  pair's latest grade (score, its float's exact value, timestamp, event pk).
+- `learning_class_students`, `learning_class_totals`: per (class, student) and per class
+  aggregates of `learning_pairs`, kept in step with it by the same persist statement
+  (under the class's advisory lock), so a class recompute reads O(students) rows.
 - `learning_grades`: one row per (graded event, standard); `applied` marks the rows
   already folded into `learning_mastery`, so the fold happens exactly once.
 - `learning_class_standards`: which students were graded on which standard in a class.
@@ -11,7 +14,8 @@ Facts (written by the persist stage, idempotent by event pk or by key):
 
 Views (written by the recompute stage):
 - `learning_mastery`: running aggregates per (student, standard).
-- `learning_class_rollups`, `learning_risk_flags`: per class, from `learning_pairs`.
+- `learning_class_rollups`, `learning_risk_flags`: per class, from the aggregates (and the
+  two latest graded pairs of each student, read through an index).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from sqlalchemy import (
     String,
     false,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -60,7 +65,14 @@ class LearningPair(Base):
     """State of one (class, student, assignment) pair: assigned? latest grade?"""
 
     __tablename__ = "learning_pairs"
-    __table_args__ = (Index("ix_learning_pairs_student_id", "student_id"),)
+    __table_args__ = (
+        Index("ix_learning_pairs_student_id", "student_id"),
+        # Is an assignment new to the class? (keeps learning_class_totals.assignment_count)
+        Index("ix_learning_pairs_class_assignment", "class_id", "assignment_id"),
+        # A student's two most recently graded pairs, read backwards (score_trend_down).
+        Index("ix_learning_pairs_class_student_graded", "class_id", "student_id", "grade_at", "grade_event_pk",
+              postgresql_where=text("grade_event_pk IS NOT NULL")),
+    )
 
     class_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     student_id: Mapped[str] = mapped_column(String(128), primary_key=True)
@@ -68,6 +80,8 @@ class LearningPair(Base):
     assigned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The latest grade by (timestamp, event pk); all three NULL until graded.
     grade_score: Mapped[Decimal | None] = mapped_column(Numeric)
+    # The exact value of float(grade_score): the rollup's mean is taken over these floats.
+    grade_value: Mapped[Decimal | None] = mapped_column(Numeric)
     grade_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     grade_event_pk: Mapped[int | None] = mapped_column(BigInteger)
 
@@ -105,6 +119,29 @@ class LearningClassTeacher(Base):
 
     class_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     teacher_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
+class LearningClassStudent(Base):
+    """Aggregates of one student's pairs in one class; a row exists iff the student has a pair there."""
+
+    __tablename__ = "learning_class_students"
+
+    class_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    student_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    assigned: Mapped[int] = mapped_column(Integer)
+    graded_assigned: Mapped[int] = mapped_column(Integer)
+    graded: Mapped[int] = mapped_column(Integer)
+    # Exact sum of grade_value over the student's graded pairs.
+    score_sum: Mapped[Decimal] = mapped_column(Numeric)
+
+
+class LearningClassTotals(Base):
+    """Per class: how many distinct assignments its pairs name."""
+
+    __tablename__ = "learning_class_totals"
+
+    class_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    assignment_count: Mapped[int] = mapped_column(Integer)
 
 
 class LearningMastery(Base):
@@ -153,6 +190,8 @@ LEARNING_TABLES = (
     LearningGrade,
     LearningClassStandard,
     LearningClassTeacher,
+    LearningClassStudent,
+    LearningClassTotals,
     LearningMastery,
     LearningClassRollup,
     LearningRiskFlag,

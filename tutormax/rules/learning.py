@@ -25,8 +25,10 @@ __all__ = [
     "Grade",
     "MasteryResult",
     "Pair",
+    "StudentAggregate",
     "class_rollup",
     "compute_mastery",
+    "exact_score",
     "latest",
     "latest_by",
     "latest_grades",
@@ -35,6 +37,9 @@ __all__ = [
     "median",
     "order_key",
     "risk_flags",
+    "risk_flags_from_aggregates",
+    "rollup_from_aggregates",
+    "student_aggregates",
 ]
 
 T = TypeVar("T")
@@ -279,3 +284,107 @@ def mastery_by_standard(masteries: Iterable[tuple[str, float]]) -> list[dict[str
         {"standard_id": standard_id, "average_mastery": fmean(scores), "students": len(scores)}
         for standard_id, scores in sorted(by_standard.items())
     ]
+
+
+# --- the same views from per-student aggregates -------------------------------
+#
+# The class recompute does not load one row per (student, assignment) pair: it reads
+# one aggregate row per student of the class. These functions give exactly what
+# `class_rollup` and `risk_flags` (the reference) give for the pairs behind them.
+
+
+@dataclass(frozen=True)
+class StudentAggregate:
+    """One student's pairs in one class, reduced to what the rollup and risk flags need."""
+
+    student_id: str
+    # Assigned pairs; assigned pairs that have a grade; graded pairs (assigned or not).
+    assigned: int
+    graded_assigned: int
+    graded: int
+    # Exact sum of the graded pairs' latest scores, each taken as the float the reference
+    # averages (see `exact_score`), so the mean comes out bit-for-bit the same.
+    score_sum: Decimal | Fraction | int
+    # The latest scores of the two most recently graded pairs, by the grade's (timestamp, seq), older first.
+    last_two_scores: tuple[float, ...]
+
+
+def exact_score(score: Decimal | float | int) -> Fraction:
+    """The exact value of the score's float: the reference's `fmean` is `fsum` of these floats ÷ n."""
+    return Fraction(float(score))
+
+
+def student_aggregates(
+    assigned_pairs: Iterable[Pair],
+    graded_latest: Mapping[Pair, Any],
+    students: Iterable[str],
+) -> dict[str, StudentAggregate]:
+    """Per-student aggregates of one class from its pairs (the reference for the stored aggregates)."""
+    assigned = set(assigned_pairs)
+    out: dict[str, StudentAggregate] = {}
+    for student_id in sorted(set(students) | {s for s, _ in assigned} | {s for s, _ in graded_latest}):
+        mine_assigned = {pair for pair in assigned if pair[0] == student_id}
+        mine_graded = [g for (s, _), g in graded_latest.items() if s == student_id]
+        last_two = sorted(mine_graded, key=order_key)[-2:]
+        out[student_id] = StudentAggregate(
+            student_id=student_id,
+            assigned=len(mine_assigned),
+            graded_assigned=len(mine_assigned & graded_latest.keys()),
+            graded=len(mine_graded),
+            score_sum=sum((exact_score(_field(g, "score")) for g in mine_graded), Fraction(0)),
+            last_two_scores=tuple(_field(g, "score") for g in last_two),
+        )
+    return out
+
+
+def rollup_from_aggregates(students: Iterable[StudentAggregate], assignment_count: int) -> ClassRollup:
+    """`class_rollup` from the class's per-student aggregates and its distinct assignment count."""
+    rows = list(students)
+    assigned = sum(s.assigned for s in rows)
+    graded = sum(s.graded for s in rows)
+    # fsum rounds the exact sum of the floats once; so does float() of the exact Fraction.
+    total = sum((Fraction(s.score_sum) for s in rows), Fraction(0))
+    return ClassRollup(
+        student_count=len({s.student_id for s in rows}),
+        assignment_count=assignment_count,
+        completion_rate=sum(s.graded_assigned for s in rows) / assigned if assigned else None,
+        average_score=float(total) / graded if graded else None,
+    )
+
+
+def risk_flags_from_aggregates(
+    students: Iterable[StudentAggregate],
+    missing_threshold: int = DEFAULT_MISSING_THRESHOLD,
+) -> dict[str, dict[str, Any]]:
+    """`risk_flags` from the class's per-student aggregates: same students, reasons and details."""
+    rows = sorted((s for s in students if s.assigned or s.graded), key=lambda s: s.student_id)
+    rates = {s.student_id: s.graded_assigned / s.assigned for s in rows if s.assigned}
+    class_median = median(rates.values())
+
+    flags: dict[str, dict[str, Any]] = {}
+    for s in rows:
+        missing = s.assigned - s.graded_assigned
+        effective_threshold = min(missing_threshold, s.assigned)
+        last_two = list(s.last_two_scores)
+        rate = rates.get(s.student_id)
+
+        reasons: list[str] = []
+        if missing > 0 and missing >= effective_threshold:
+            reasons.append(REASON_MISSING_SUBMISSIONS)
+        if len(last_two) == 2 and last_two[1] < last_two[0]:
+            reasons.append(REASON_SCORE_TREND_DOWN)
+        if rate is not None and class_median is not None and rate < class_median:
+            reasons.append(REASON_COMPLETION_BELOW_MEDIAN)
+
+        flags[s.student_id] = {
+            "reasons": reasons,
+            "details": {
+                "assigned": s.assigned,
+                "missing": missing,
+                "missing_threshold": effective_threshold,
+                "last_two_scores": last_two,
+                "completion_rate": rate,
+                "class_median_completion_rate": class_median,
+            },
+        }
+    return flags

@@ -1,24 +1,27 @@
 """Learning-domain stage handlers (SPEC §3.1); the recompute stage runs on queue recompute.learning.
 
-persist: raw facts, idempotent by event pk or by key (timeline rows, pair state
-guarded by (timestamp, event pk), grade facts, class↔standard↔student, class↔teacher).
+persist: raw facts, idempotent by event pk or by key (timeline rows, grade facts,
+class↔standard↔student, class↔teacher), then, under the classes' advisory locks, one
+statement that merges pair state (guarded by (timestamp, event pk)) and adds each pair's
+before/after difference to the per-student and per-class aggregates.
 recompute: folds newly persisted grade facts into the running mastery totals
-(exactly once, via `learning_grades.applied`), then recomputes each affected
-class's rollup and risk flags from its pair state, under a per-class advisory lock.
-Both are a fixed number of set-based statements per chain (plus a few per class),
-independent of how many events a class has had.
-"""
+(exactly once, via `learning_grades.applied`), then, under the same locks, reads one
+aggregate row per student of the affected classes and writes their rollups and risk flags.
+Both are a fixed number of set-based statements per chain (plus one lock per class),
+independent of how many events, pairs or assignments a class has had."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, text, tuple_
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -29,15 +32,17 @@ from tutormax.models.events import STATUS_PROCESSED, STATUS_RECEIVED, Event
 from tutormax.models.learning import (
     LEARNING_TABLES,
     LearningActivity,
-    LearningClassRollup,
     LearningClassStandard,
     LearningClassTeacher,
     LearningGrade,
-    LearningPair,
-    LearningRiskFlag,
 )
 from tutormax.registry import register, register_rebuild
-from tutormax.rules.learning import class_rollup, order_key, risk_flags
+from tutormax.rules.learning import (
+    StudentAggregate,
+    order_key,
+    risk_flags_from_aggregates,
+    rollup_from_aggregates,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,30 +75,95 @@ def _insert_ignore(session: Session, model: type, rows: Sequence[Mapping[str, An
     _execute_rows(session, insert(model).on_conflict_do_nothing(), rows)
 
 
-def _upsert_pairs(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Merge pair state: `assigned` only turns on; a grade replaces the stored one only if later."""
-    stmt = insert(LearningPair)
-    new = stmt.excluded
-    later = and_(
-        new.grade_event_pk.is_not(None),
-        or_(
-            LearningPair.grade_event_pk.is_(None),
-            tuple_(new.grade_at, new.grade_event_pk) > tuple_(LearningPair.grade_at, LearningPair.grade_event_pk),
-        ),
-    )
-    _execute_rows(session, stmt.on_conflict_do_update(
-        index_elements=["class_id", "student_id", "assignment_id"],
-        set_={
-            "assigned": LearningPair.assigned | new.assigned,
-            "grade_score": case((later, new.grade_score), else_=LearningPair.grade_score),
-            "grade_at": case((later, new.grade_at), else_=LearningPair.grade_at),
-            "grade_event_pk": case((later, new.grade_event_pk), else_=LearningPair.grade_event_pk),
-        },
-    ), rows)
+# One statement, run under the advisory locks of the chain's classes (so its snapshot has
+# every earlier change of these classes' pairs): merge the chain's pair states into
+# learning_pairs (`assigned` only turns on; a grade replaces the stored one only if its
+# (timestamp, event pk) is later), and add the difference between the pairs' states
+# before and after to the per-student and per-class aggregates. A redelivered chain
+# changes no pair, so it adds nothing.
+_MERGE_PAIRS = text("""
+WITH input AS (
+    SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS i(
+        class_id text, student_id text, assignment_id text, assigned boolean,
+        grade_score numeric, grade_value numeric, grade_at timestamptz, grade_event_pk bigint)
+), old AS (
+    SELECT p.class_id, p.student_id, p.assignment_id, p.assigned, p.grade_value, p.grade_event_pk
+    FROM learning_pairs p JOIN input i
+      ON p.class_id = i.class_id AND p.student_id = i.student_id AND p.assignment_id = i.assignment_id
+), new_assignments AS (
+    SELECT i.class_id, count(DISTINCT i.assignment_id) AS n FROM input i
+    WHERE NOT EXISTS (SELECT 1 FROM learning_pairs p
+                      WHERE p.class_id = i.class_id AND p.assignment_id = i.assignment_id)
+    GROUP BY i.class_id
+), merged AS (
+    INSERT INTO learning_pairs AS p
+        (class_id, student_id, assignment_id, assigned, grade_score, grade_value, grade_at, grade_event_pk)
+    SELECT class_id, student_id, assignment_id, assigned, grade_score, grade_value, grade_at, grade_event_pk
+    FROM input ORDER BY class_id, student_id, assignment_id
+    ON CONFLICT (class_id, student_id, assignment_id) DO UPDATE SET
+        assigned = p.assigned OR EXCLUDED.assigned,
+        grade_score = CASE WHEN {later} THEN EXCLUDED.grade_score ELSE p.grade_score END,
+        grade_value = CASE WHEN {later} THEN EXCLUDED.grade_value ELSE p.grade_value END,
+        grade_at = CASE WHEN {later} THEN EXCLUDED.grade_at ELSE p.grade_at END,
+        grade_event_pk = CASE WHEN {later} THEN EXCLUDED.grade_event_pk ELSE p.grade_event_pk END
+    RETURNING p.class_id, p.student_id, p.assignment_id, p.assigned, p.grade_value, p.grade_event_pk
+), delta AS (
+    SELECT m.class_id, m.student_id,
+           sum(m.assigned::int - coalesce(o.assigned::int, 0)) AS assigned,
+           sum((m.assigned AND m.grade_event_pk IS NOT NULL)::int
+               - coalesce((o.assigned AND o.grade_event_pk IS NOT NULL)::int, 0)) AS graded_assigned,
+           sum((m.grade_event_pk IS NOT NULL)::int - coalesce((o.grade_event_pk IS NOT NULL)::int, 0)) AS graded,
+           sum(coalesce(m.grade_value, 0) - coalesce(o.grade_value, 0)) AS score_sum,
+           bool_or(o.class_id IS NULL) AS new_pair
+    FROM merged m LEFT JOIN old o
+      ON o.class_id = m.class_id AND o.student_id = m.student_id AND o.assignment_id = m.assignment_id
+    GROUP BY m.class_id, m.student_id
+), students AS (
+    INSERT INTO learning_class_students AS s (class_id, student_id, assigned, graded_assigned, graded, score_sum)
+    SELECT class_id, student_id, assigned, graded_assigned, graded, score_sum FROM delta
+    WHERE new_pair OR assigned <> 0 OR graded_assigned <> 0 OR graded <> 0 OR score_sum <> 0
+    ORDER BY class_id, student_id
+    ON CONFLICT (class_id, student_id) DO UPDATE SET
+        assigned = s.assigned + EXCLUDED.assigned,
+        graded_assigned = s.graded_assigned + EXCLUDED.graded_assigned,
+        graded = s.graded + EXCLUDED.graded,
+        score_sum = s.score_sum + EXCLUDED.score_sum
+    RETURNING 1
+)
+INSERT INTO learning_class_totals AS t (class_id, assignment_count)
+SELECT class_id, n FROM new_assignments ORDER BY class_id
+ON CONFLICT (class_id) DO UPDATE SET assignment_count = t.assignment_count + EXCLUDED.assignment_count
+""".replace("{later}", "(EXCLUDED.grade_event_pk IS NOT NULL AND (p.grade_event_pk IS NULL OR "
+                       "(EXCLUDED.grade_at, EXCLUDED.grade_event_pk) > (p.grade_at, p.grade_event_pk)))"))
 
 
-def persist_facts(session: Session, events: Sequence[Any]) -> None:
-    """Store the facts of learning events (objects with id, type, timestamp, payload); idempotent."""
+def _json_value(value: Any) -> Any:
+    """JSON for the statements' jsonb inputs: decimals as exact strings, datetimes in ISO form."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _jsonb(rows: Iterable[Mapping[str, Any]]) -> str:
+    return json.dumps([{k: _json_value(v) for k, v in row.items()} for row in rows])
+
+
+def merge_pairs(session: Session, rows: Sequence[Mapping[str, Any]], lock: bool = True) -> None:
+    """Merge pair states into learning_pairs and its aggregates (one statement after the class locks)."""
+    if not rows:
+        return
+    if lock:
+        lock_classes(session, {row["class_id"] for row in rows})
+    session.execute(_MERGE_PAIRS, {"rows": _jsonb(rows)})
+
+
+def persist_facts(session: Session, events: Sequence[Any], lock: bool = True) -> None:
+    """Store the facts of learning events (objects with id, type, timestamp, payload); idempotent.
+
+    `lock=False` only for a caller that holds the learning tables exclusively (rebuild).
+    """
     activity: list[dict[str, Any]] = []
     links: set[tuple[str, str]] = set()
     pairs: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -103,6 +173,8 @@ def persist_facts(session: Session, events: Sequence[Any]) -> None:
         payload = event.payload
         class_id, student_id, assignment_id = payload["class_id"], payload["student_id"], payload["assignment_id"]
         score = _decimal(payload["score"]) if event.type == GRADED else None
+        # The exact value of the float the reference rules average (Decimal(float) is exact).
+        value = Decimal(float(payload["score"])) if event.type == GRADED else None
         activity.append({
             "event_pk": event.id, "class_id": class_id, "student_id": student_id, "assignment_id": assignment_id,
             "event_type": event.type, "standard_ids": list(payload["standard_ids"]), "score": score,
@@ -112,7 +184,7 @@ def persist_facts(session: Session, events: Sequence[Any]) -> None:
             links.add((class_id, payload["teacher_id"]))
         pair = pairs.setdefault((class_id, student_id, assignment_id), {
             "class_id": class_id, "student_id": student_id, "assignment_id": assignment_id, "assigned": False,
-            "grade_score": None, "grade_at": None, "grade_event_pk": None,
+            "grade_score": None, "grade_value": None, "grade_at": None, "grade_event_pk": None,
         })
         if event.type == ASSIGNED:
             pair["assigned"] = True
@@ -121,7 +193,8 @@ def persist_facts(session: Session, events: Sequence[Any]) -> None:
             if pair["grade_event_pk"] is None or order_key(candidate) > order_key(
                 {"timestamp": pair["grade_at"], "seq": pair["grade_event_pk"]}
             ):
-                pair.update(grade_score=score, grade_at=event.timestamp, grade_event_pk=event.id)
+                pair.update(grade_score=score, grade_value=value, grade_at=event.timestamp,
+                            grade_event_pk=event.id)
             # A standard listed twice on one event is one assessment of it.
             for standard_id in dict.fromkeys(payload["standard_ids"]):
                 grades[(event.id, standard_id)] = {
@@ -134,13 +207,15 @@ def persist_facts(session: Session, events: Sequence[Any]) -> None:
     if links:
         _insert_ignore(session, LearningClassTeacher,
                        [{"class_id": c, "teacher_id": t} for c, t in sorted(links)])
-    # Sorted keys: concurrent chains lock rows in one order, so they do not deadlock.
-    _upsert_pairs(session, [pairs[k] for k in sorted(pairs)])
     if grades:
         _insert_ignore(session, LearningGrade, [grades[k] for k in sorted(grades)])
         _insert_ignore(session, LearningClassStandard, [
             {"class_id": c, "standard_id": s, "student_id": u} for c, s, u in sorted(class_standards)
         ])
+    # Last, so the class locks are held only while the pairs and aggregates change: a
+    # recompute holding grade rows and waiting for a class lock never waits on this
+    # transaction's grade inserts. Sorted keys: concurrent chains lock rows in one order.
+    merge_pairs(session, [pairs[k] for k in sorted(pairs)], lock=lock)
 
 
 # The grade facts not yet folded in are marked applied and added to the running
@@ -191,51 +266,82 @@ def lock_classes(session: Session, class_ids: Iterable[str]) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
+# Per student of the classes: the aggregates, the class's assignment count and the
+# scores of the student's two most recently graded pairs (two index reads each).
+_READ_AGGREGATES = text("""
+SELECT s.class_id, s.student_id, s.assigned, s.graded_assigned, s.graded, s.score_sum,
+       coalesce(t.assignment_count, 0) AS assignment_count,
+       ARRAY(SELECT x.grade_score FROM (
+                 SELECT p.grade_score, p.grade_at, p.grade_event_pk FROM learning_pairs p
+                 WHERE p.class_id = s.class_id AND p.student_id = s.student_id AND p.grade_event_pk IS NOT NULL
+                 ORDER BY p.grade_at DESC, p.grade_event_pk DESC LIMIT 2) x
+             ORDER BY x.grade_at, x.grade_event_pk) AS last_two
+FROM learning_class_students s LEFT JOIN learning_class_totals t ON t.class_id = s.class_id
+WHERE s.class_id = ANY(CAST(:class_ids AS text[]))
+ORDER BY s.class_id, s.student_id
+""")
+
+# Upsert the rollups and the flags of the classes and drop the flags of students no
+# longer flagged, in one statement (the DELETE's rows are disjoint from the upserted ones).
+_WRITE_VIEWS = text("""
+WITH rollups AS (
+    INSERT INTO learning_class_rollups AS r
+        (class_id, student_count, assignment_count, completion_rate, average_score, updated_at)
+    SELECT class_id, student_count, assignment_count, completion_rate, average_score, now()
+    FROM jsonb_to_recordset(CAST(:rollups AS jsonb)) AS x(
+        class_id text, student_count int, assignment_count int, completion_rate float8, average_score float8)
+    ORDER BY class_id
+    ON CONFLICT (class_id) DO UPDATE SET
+        student_count = EXCLUDED.student_count, assignment_count = EXCLUDED.assignment_count,
+        completion_rate = EXCLUDED.completion_rate, average_score = EXCLUDED.average_score, updated_at = now()
+    RETURNING 1
+), flags AS (
+    SELECT * FROM jsonb_to_recordset(CAST(:flags AS jsonb)) AS x(
+        class_id text, student_id text, reasons text[], details jsonb)
+), upserted AS (
+    INSERT INTO learning_risk_flags AS f (class_id, student_id, reasons, details)
+    SELECT class_id, student_id, reasons, details FROM flags ORDER BY class_id, student_id
+    ON CONFLICT (class_id, student_id) DO UPDATE SET reasons = EXCLUDED.reasons, details = EXCLUDED.details
+    RETURNING 1
+)
+DELETE FROM learning_risk_flags f
+WHERE f.class_id = ANY(CAST(:class_ids AS text[]))
+  AND NOT EXISTS (SELECT 1 FROM flags x WHERE x.class_id = f.class_id AND x.student_id = f.student_id)
+""")
+
+
 def recompute_classes(session: Session, class_ids: Sequence[str]) -> None:
-    """Rollup and risk flags of each class, from its pair state only (one row per pair)."""
+    """Rollup and risk flags of each class from its per-student aggregates: two statements for all classes."""
+    class_ids = list(dict.fromkeys(class_ids))  # a class twice would be upserted twice in one statement
     if not class_ids:
         return
     threshold = get_settings().risk_missing_threshold
-    state: dict[str, list[Any]] = defaultdict(list)
-    for row in session.execute(
-        select(LearningPair.class_id, LearningPair.student_id, LearningPair.assignment_id, LearningPair.assigned,
-               LearningPair.grade_score, LearningPair.grade_at, LearningPair.grade_event_pk)
-        .where(LearningPair.class_id.in_(list(class_ids)))
-    ):
-        state[row.class_id].append(row)
+    students: dict[str, list[StudentAggregate]] = defaultdict(list)
+    assignment_counts: dict[str, int] = {}
+    for row in session.execute(_READ_AGGREGATES, {"class_ids": list(class_ids)}):
+        assignment_counts[row.class_id] = row.assignment_count
+        students[row.class_id].append(StudentAggregate(
+            student_id=row.student_id, assigned=row.assigned, graded_assigned=row.graded_assigned,
+            graded=row.graded, score_sum=row.score_sum,
+            last_two_scores=tuple(float(score) for score in row.last_two),
+        ))
 
     rollups: list[dict[str, Any]] = []
     flagged: list[dict[str, Any]] = []
     for class_id in class_ids:
-        rows = state.get(class_id, [])
-        assigned_pairs = [(r.student_id, r.assignment_id) for r in rows if r.assigned]
-        graded_latest = {
-            (r.student_id, r.assignment_id): {
-                "student_id": r.student_id, "assignment_id": r.assignment_id, "score": float(r.grade_score),
-                "timestamp": r.grade_at, "seq": r.grade_event_pk,
-            }
-            for r in rows if r.grade_event_pk is not None
-        }
-        rollup = class_rollup(assigned_pairs, graded_latest, (r.student_id for r in rows),
-                              (r.assignment_id for r in rows))
+        rows = students.get(class_id, [])
+        rollup = rollup_from_aggregates(rows, assignment_counts.get(class_id, 0))
         rollups.append({
             "class_id": class_id, "student_count": rollup.student_count,
             "assignment_count": rollup.assignment_count, "completion_rate": rollup.completion_rate,
             "average_score": rollup.average_score,
         })
-        for student_id, entry in risk_flags(assigned_pairs, graded_latest, threshold).items():
+        for student_id, entry in risk_flags_from_aggregates(rows, threshold).items():
             if entry["reasons"]:
                 flagged.append({"class_id": class_id, "student_id": student_id, "reasons": entry["reasons"],
                                 "details": entry["details"]})
-
-    stmt = insert(LearningClassRollup)
-    _execute_rows(session, stmt.on_conflict_do_update(
-        index_elements=["class_id"],
-        set_={name: stmt.excluded[name] for name in
-              ("student_count", "assignment_count", "completion_rate", "average_score")} | {"updated_at": func.now()},
-    ), rollups)
-    session.execute(delete(LearningRiskFlag).where(LearningRiskFlag.class_id.in_(list(class_ids))))
-    _execute_rows(session, insert(LearningRiskFlag), flagged)
+    session.execute(_WRITE_VIEWS, {"rollups": json.dumps(rollups), "flags": json.dumps(flagged),
+                                   "class_ids": list(class_ids)})
 
 
 def persist(session: Session, events: Sequence[Event]) -> None:
@@ -278,7 +384,8 @@ def rebuild_learning() -> str:
             ).all()
             if not batch:
                 break
-            persist_facts(session, batch)
+            # The TRUNCATE's exclusive locks already keep every other writer out.
+            persist_facts(session, batch, lock=False)
             apply_grades(session, [e.id for e in batch if e.type == GRADED])
             classes.update(e.payload["class_id"] for e in batch)
             count += len(batch)
