@@ -214,6 +214,7 @@ class LocalStack:
         self.extra_env = env or {}
         self.env: dict[str, str] = {}
         self.procs: dict[str, subprocess.Popen] = {}
+        self.worker_args: dict[str, tuple[str, int]] = {}
         self.pg: PostgresServer | None = None
         self.redis: RedisServer | None = None
         self.app = None
@@ -254,6 +255,7 @@ class LocalStack:
         return self._spawn(name, [sys.executable, "-m", "celery", "-A", "tutormax.worker", *args])
 
     def start_worker(self, name: str, queues: str, concurrency: int = 2) -> subprocess.Popen:
+        self.worker_args[name] = (queues, concurrency)
         proc = self.start_celery(name, "worker", "-Q", queues, "-n", f"{name}@%h", "--concurrency",
                                  str(concurrency), "--loglevel", "INFO", "--without-gossip", "--without-mingle")
         self.wait_for_worker(name)
@@ -279,6 +281,15 @@ class LocalStack:
                     raise RuntimeError(f"gunicorn exited: see {self.workdir / 'web.log'}")
                 time.sleep(0.2)
         raise RuntimeError("gunicorn did not listen within 60 s")
+
+    def revive(self) -> list[str]:
+        """Restart workers that exited, as a process supervisor would; returns their names."""
+        dead = [name for name in self.worker_args
+                if name not in self.procs or self.procs[name].poll() is not None]
+        for name in dead:
+            self.procs.pop(name, None)
+            self.start_worker(name, *self.worker_args[name])
+        return dead
 
     def wait_for_worker(self, name: str, timeout: float = 60) -> None:
         from celery import current_app
