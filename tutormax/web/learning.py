@@ -64,9 +64,8 @@ def require_class(session: Session, class_id: str) -> None:
         abort(404, message=f"No class {class_id}.")
 
 
-def require_student(session: Session, student_id: str) -> None:
-    """404 unless the student has learning events and, for a teacher key, is in one of its classes."""
-    teacher_id = current_principal().teacher_id
+def student_visible(session: Session, student_id: str, teacher_id: str | None) -> bool:
+    """The student has learning events and, when `teacher_id` is given, is in one of that teacher's classes."""
     condition = exists().where(LearningPair.student_id == student_id)
     if teacher_id is not None:
         condition = exists().where(
@@ -74,7 +73,12 @@ def require_student(session: Session, student_id: str) -> None:
             LearningClassTeacher.class_id == LearningPair.class_id,
             LearningClassTeacher.teacher_id == teacher_id,
         )
-    if not session.scalar(select(condition)):
+    return bool(session.scalar(select(condition)))
+
+
+def require_student(session: Session, student_id: str) -> None:
+    """404 unless the student has learning events and, for a teacher key, is in one of its classes."""
+    if not student_visible(session, student_id, current_principal().teacher_id):
         abort(404, message=f"No student {student_id}.")
 
 

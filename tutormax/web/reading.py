@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tutormax.db import session_scope
@@ -12,23 +11,9 @@ from tutormax.models.reading import Book, ReadingProfile
 from tutormax.rules.reading import BANDS
 from tutormax.schemas.reading import BookSchema, ReadingProfileSchema
 from tutormax.web.auth import current_principal, require_scope
+from tutormax.web.learning import student_visible
 
 blp = Blueprint("reading", __name__, url_prefix="/api/v1", description="Reading profiles and the book catalog")
-
-# Until the learning domain's tables can be joined, class membership is read from the
-# event log: the student has a learning event in some class that has a learning event
-# naming the teacher.
-_STUDENT_IN_TEACHERS_CLASS = text(
-    """
-    SELECT 1 FROM events AS s
-    WHERE s.domain = 'learning' AND s.status <> 'dead_lettered'
-      AND s.payload ->> 'student_id' = :student_id
-      AND s.payload ->> 'class_id' IN (
-          SELECT t.payload ->> 'class_id' FROM events AS t
-          WHERE t.domain = 'learning' AND t.status <> 'dead_lettered' AND t.payload ->> 'teacher_id' = :teacher_id)
-    LIMIT 1
-    """
-)
 
 
 def _teacher_may_read(session: Session, student_id: str) -> bool:
@@ -36,8 +21,7 @@ def _teacher_may_read(session: Session, student_id: str) -> bool:
     teacher_id = current_principal().teacher_id
     if teacher_id is None:
         return True
-    found = session.execute(_STUDENT_IN_TEACHERS_CLASS, {"student_id": student_id, "teacher_id": teacher_id})
-    return found.first() is not None
+    return student_visible(session, student_id, teacher_id)
 
 
 def student_reading_profile(session: Session, student_id: str) -> dict | None:
