@@ -48,3 +48,22 @@ def wait_finished(client, key: str, event_pks, timeout: float = 60, status: str 
         return not pending
 
     wait_for(done, timeout=timeout, what=f"events {sorted(pending)[:10]} to be {status}")
+
+
+LEARNING_TYPES = {"assigned": "ASSIGNMENT_ASSIGNED", "created": "SUBMISSION_CREATED", "graded": "SUBMISSION_GRADED"}
+
+
+def learning_event(uid: str, n: str, kind: str, student: str, class_id: str, assignment: str,
+                   standards: list[str], day: str, time: str, score: float | None = None,
+                   teacher: str | None = None, offset: str = "Z") -> dict:
+    """One learning event body; `kind` is assigned/created/graded, ids prefixed by the test's uid."""
+    body = {
+        "event_id": f"{uid}-{n}", "source": "lms", "type": LEARNING_TYPES[kind],
+        "timestamp": f"{day}T{time}{offset}", "student_id": f"{uid}-{student}", "class_id": f"{uid}-{class_id}",
+        "assignment_id": f"{uid}-{assignment}", "standard_ids": [f"{uid}-{s}" for s in standards],
+    }
+    if score is not None:
+        body["score"] = score
+    if teacher is not None:
+        body["teacher_id"] = f"{uid}-{teacher}"
+    return body

@@ -9,41 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from tests.helpers import auth, post_event, wait_finished, wait_for
-
-STREAM = "tutormax:student_profiles"
-
-
-class StreamConsumer:
-    """One consumer in a fresh consumer group, remembering every entry it read."""
-
-    def __init__(self, redis_client, group: str) -> None:
-        self.redis = redis_client
-        self.group = group
-        self.entries: list[dict[str, str]] = []
-
-    def poll(self, block_ms: int = 200) -> None:
-        for _stream, messages in self.redis.xreadgroup(self.group, "test", {STREAM: ">"}, count=1000,
-                                                       block=block_ms) or []:
-            for message_id, fields in messages:
-                self.entries.append(fields)
-                self.redis.xack(STREAM, self.group, message_id)
-
-    def event_ids(self, student: str) -> list[str]:
-        return [e["event_id"] for e in self.entries if e.get("student_id") == student]
-
-
-@pytest.fixture()
-def consumer(stack, uid):
-    from tutormax.redis_client import get_redis
-
-    client = get_redis()
-    group = f"test-reading-publish-{uid}"
-    client.xgroup_create(STREAM, group, id="$", mkstream=True)
-    yield StreamConsumer(client, group)
-    client.xgroup_destroy(STREAM, group)
 
 
 def checkout_processed(client, keys, uid: str, student: str) -> int:

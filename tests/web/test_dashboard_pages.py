@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 
-from tests.helpers import auth, post_batch, wait_finished, wait_for
+from tests.helpers import auth, learning_event, post_batch, wait_finished, wait_for
 from tests.web.test_dashboard_auth import sign_in
 from tutormax.web.auth import create_api_key
 
@@ -56,18 +56,7 @@ def texts(rows: list[list[tuple[str, str, str]]]) -> list[list[str]]:
 
 def learning(uid: str, n: str, kind: str, student: str, class_id: str, assignment: str, standards: list[str],
              time: str, score: float | None = None, teacher: str | None = None) -> dict:
-    body = {
-        "event_id": f"{uid}-{n}", "source": "lms",
-        "type": {"assigned": "ASSIGNMENT_ASSIGNED", "created": "SUBMISSION_CREATED",
-                 "graded": "SUBMISSION_GRADED"}[kind],
-        "timestamp": f"{DAY}T{time}Z", "student_id": f"{uid}-{student}", "class_id": f"{uid}-{class_id}",
-        "assignment_id": f"{uid}-{assignment}", "standard_ids": [f"{uid}-{s}" for s in standards],
-    }
-    if score is not None:
-        body["score"] = score
-    if teacher is not None:
-        body["teacher_id"] = f"{uid}-{teacher}"
-    return body
+    return learning_event(uid, n, kind, student, class_id, assignment, standards, DAY, time, score, teacher)
 
 
 def post_and_wait(client, keys, events: list[dict]) -> None:

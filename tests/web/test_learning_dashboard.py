@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import auth, post_batch, post_event, wait_finished
+from tests.helpers import auth, learning_event, post_batch, post_event, wait_finished
 
 DAY = "2026-09-01"
 
 
 def ev(uid: str, n: str, kind: str, student: str, class_id: str, assignment: str, standards: list[str],
        time: str, score: float | None = None, teacher: str | None = None, offset: str = "Z") -> dict:
-    """One learning event body; `kind` is assigned/created/graded, ids prefixed by the test's uid."""
-    body = {
-        "event_id": f"{uid}-{n}", "source": "lms",
-        "type": {"assigned": "ASSIGNMENT_ASSIGNED", "created": "SUBMISSION_CREATED",
-                 "graded": "SUBMISSION_GRADED"}[kind],
-        "timestamp": f"{DAY}T{time}{offset}", "student_id": f"{uid}-{student}", "class_id": f"{uid}-{class_id}",
-        "assignment_id": f"{uid}-{assignment}", "standard_ids": [f"{uid}-{s}" for s in standards],
-    }
-    if score is not None:
-        body["score"] = score
-    if teacher is not None:
-        body["teacher_id"] = f"{uid}-{teacher}"
-    return body
+    """One learning event on DAY."""
+    return learning_event(uid, n, kind, student, class_id, assignment, standards, DAY, time, score, teacher, offset)
 
 
 def post_all(client, keys, bodies: list[dict]) -> list[int]:
