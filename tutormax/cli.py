@@ -75,14 +75,10 @@ def apikey_list() -> None:
 @click.argument("key_id", type=int)
 def apikey_revoke(key_id: int) -> None:
     """Revoke a key by its id: it stops working at once, dashboard sessions included."""
-    from tutormax.db import session_scope, utcnow
-    from tutormax.models.auth import ApiKey
+    from tutormax.web.auth import revoke_api_key
 
-    with session_scope() as session:
-        row = session.get(ApiKey, key_id)
-        if row is None or row.revoked_at is not None:
-            raise click.ClickException(f"no active key with id {key_id}")
-        row.revoked_at = utcnow()
+    if not revoke_api_key(key_id):
+        raise click.ClickException(f"no active key with id {key_id}")
     click.echo(f"revoked key {key_id}")
 
 

@@ -45,7 +45,6 @@ class Settings:
     log_format: str
     outbox_stale_seconds: int
     chain_batch: int
-    dispatch_linger_ms: int
     reference_wait_seconds: int
     metrics_debounce_seconds: int
     nightly_recompute_hour: int
@@ -73,7 +72,6 @@ def load_settings() -> Settings:
         log_format=os.environ.get("LOG_FORMAT", "json").lower(),
         outbox_stale_seconds=_int("TUTORMAX_OUTBOX_STALE_SECONDS", 60),
         chain_batch=_int("TUTORMAX_CHAIN_BATCH", 500),
-        dispatch_linger_ms=_int("TUTORMAX_DISPATCH_LINGER_MS", 10),
         reference_wait_seconds=_int("TUTORMAX_REFERENCE_WAIT_SECONDS", 600),
         metrics_debounce_seconds=_int("TUTORMAX_METRICS_DEBOUNCE_SECONDS", 30),
         nightly_recompute_hour=_int("TUTORMAX_NIGHTLY_RECOMPUTE_HOUR", 2),

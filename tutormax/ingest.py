@@ -1,16 +1,16 @@
-"""Storing accepted events exactly once, with their outbox rows, then dispatching.
+"""Storing accepted events exactly once, with their outbox rows, then ringing the doorbell.
 
 One INSERT … ON CONFLICT DO NOTHING per batch makes idempotency race-free:
 of two concurrent identical POSTs, one inserts and the other waits on the
-unique index and then finds the committed row.
+unique index and then finds the committed row. After the commit, each domain
+with new events has its doorbell rung (tutormax.tasks.pipeline.ring): a chain
+claims the new outbox rows, together with whatever else arrived meanwhile.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
-import threading
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,7 +18,6 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from tutormax import metrics
-from tutormax.config import get_settings
 from tutormax.db import session_scope
 from tutormax.models.events import Event, OutboxEntry
 from tutormax.schemas.events import ValidatedEvent
@@ -34,7 +33,7 @@ class StoredEvent:
 
 
 def store_events(events: Sequence[ValidatedEvent], correlation_id: str | None = None) -> list[StoredEvent]:
-    """Store events (set-based), commit, then dispatch the new ones; one result per input."""
+    """Store events (set-based), commit, then ring for the new ones; one result per input."""
     if not events:
         return []
     keys = [(e.source, e.event_id) for e in events]
@@ -81,56 +80,15 @@ def store_events(events: Sequence[ValidatedEvent], correlation_id: str | None = 
 
     new_types = Counter(e.type for e, r in zip(events, results) if not r.duplicate)
     duplicates = sum(r.duplicate for r in results)
-    metrics.inc_many("tutormax_events_ingested", [({"type": t}, n) for t, n in new_types.items()])
-    if duplicates:
-        metrics.inc("tutormax_events_duplicate", duplicates)
+    counted = metrics.MetricsBatch()
+    counted.inc_many("tutormax_events_ingested", [({"type": t}, n) for t, n in new_types.items()])
+    counted.inc("tutormax_events_duplicate", duplicates)
+    counted.flush()
 
-    groups: dict[str, list[int]] = defaultdict(list)
-    for pk, domain in inserted.values():
-        groups[domain].append(pk)
-    if groups:
-        dispatcher.submit(groups)
+    domains = sorted({domain for _pk, domain in inserted.values()})
+    if domains:
+        pipeline.ring(domains)
     log.info("events stored", extra={"correlation_id": correlation_id, "accepted": len(inserted),
                                      "duplicates": duplicates,
                                      "event_pks": sorted(pk for pk, _ in inserted.values())[:50]})
     return results
-
-
-class CoalescingDispatcher:
-    """Merges the dispatches of concurrent requests in one process into shared chains.
-
-    Under load, single-event POSTs would otherwise cost four Celery tasks per event;
-    holding dispatch for TUTORMAX_DISPATCH_LINGER_MS (default 10 ms) lets the events
-    that arrive meanwhile ride in the same chains. The events are already committed
-    with their outbox rows, so a process that dies inside the linger loses nothing:
-    the sweeper dispatches them.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pending: dict[str, list[int]] = defaultdict(list)
-        self._timer: threading.Timer | None = None
-
-    def submit(self, groups: dict[str, list[int]]) -> None:
-        linger = get_settings().dispatch_linger_ms / 1000
-        if linger <= 0:
-            pipeline.dispatch(groups)
-            return
-        with self._lock:
-            for domain, ids in groups.items():
-                self._pending[domain].extend(ids)
-            if self._timer is None:
-                self._timer = threading.Timer(linger, self.flush)
-                self._timer.daemon = True
-                self._timer.start()
-
-    def flush(self) -> None:
-        """Send everything pending now."""
-        with self._lock:
-            pending, self._pending, self._timer = self._pending, defaultdict(list), None
-        if pending:
-            pipeline.dispatch(pending)
-
-
-dispatcher = CoalescingDispatcher()
-atexit.register(dispatcher.flush)

@@ -32,6 +32,7 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tutormax_recomputes_coalesced": ("Recompute requests folded into a pending one", ("kind",)),
     "tutormax_cache_hits": ("Reads answered from the Redis cache", ("cache",)),
     "tutormax_cache_misses": ("Reads that had to go to PostgreSQL", ("cache",)),
+    "tutormax_pipeline_tasks": ("Pipeline stage tasks run (validate, enrich, persist, recompute)", ("stage",)),
 }
 HISTOGRAMS: dict[str, str] = {
     "tutormax_event_e2e_seconds": "Seconds from an event's receipt to its processed status",
@@ -49,35 +50,65 @@ def inc(name: str, amount: float = 1, **labels: str) -> None:
 
 def inc_many(name: str, items: Iterable[tuple[Mapping[str, str], float]]) -> None:
     """Add several labelled amounts to one counter in a single round trip."""
-    assert name in COUNTERS, name
-    try:
-        pipe = get_redis().pipeline(transaction=False)
-        for labels, amount in items:
-            if amount:
-                pipe.hincrbyfloat(PREFIX + name, _field(labels), amount)
-        pipe.execute()
-    except redis.RedisError as exc:
-        log.warning("metric update lost", extra={"metric": name, "error": str(exc)})
+    batch = MetricsBatch()
+    batch.inc_many(name, items)
+    batch.flush()
 
 
 def observe_many(name: str, values: Iterable[float]) -> None:
     """Record observations in histogram `name`."""
-    assert name in HISTOGRAMS, name
-    key = PREFIX + name
-    try:
-        pipe = get_redis().pipeline(transaction=False)
-        count = 0
+    batch = MetricsBatch()
+    batch.observe_many(name, values)
+    batch.flush()
+
+
+class MetricsBatch:
+    """Metric writes collected and sent to Redis in one pipelined round trip.
+
+    A pipeline stage records everything it counts (tasks, processed events,
+    latencies) with one `flush()`, so metrics cost one round trip per task.
+    """
+
+    def __init__(self) -> None:
+        self._ops: list[tuple[str, str, str, float]] = []  # (command, key, field, amount)
+
+    def inc(self, name: str, amount: float = 1, **labels: str) -> None:
+        self.inc_many(name, [(labels, amount)])
+
+    def inc_many(self, name: str, items: Iterable[tuple[Mapping[str, str], float]]) -> None:
+        assert name in COUNTERS, name
+        for labels, amount in items:
+            if amount:
+                self._ops.append(("hincrbyfloat", PREFIX + name, _field(labels), amount))
+
+    def observe_many(self, name: str, values: Iterable[float]) -> None:
+        assert name in HISTOGRAMS, name
+        key = PREFIX + name
+        buckets: dict[str, int] = {}
+        total, count = 0.0, 0
         for value in values:
             count += 1
+            total += value
             for bound in E2E_BUCKETS:
                 if value <= bound:
-                    pipe.hincrby(key, repr(bound), 1)
-            pipe.hincrbyfloat(key, "sum", value)
+                    buckets[repr(bound)] = buckets.get(repr(bound), 0) + 1
         if count:
-            pipe.hincrby(key, "count", count)
+            self._ops += [("hincrby", key, field, n) for field, n in buckets.items()]
+            self._ops += [("hincrbyfloat", key, "sum", total), ("hincrby", key, "count", count)]
+
+    def flush(self) -> None:
+        """Send every collected write; a Redis outage costs these increments, never the caller."""
+        ops, self._ops = self._ops, []
+        if not ops:
+            return
+        try:
+            pipe = get_redis().pipeline(transaction=False)
+            for command, key, field, amount in ops:
+                getattr(pipe, command)(key, field, amount)
             pipe.execute()
-    except redis.RedisError as exc:
-        log.warning("metric update lost", extra={"metric": name, "error": str(exc)})
+        except redis.RedisError as exc:
+            log.warning("metric update lost", extra={"metrics": sorted({k for _c, k, _f, _a in ops}),
+                                                     "error": str(exc)})
 
 
 def queue_depths() -> dict[str, int]:

@@ -42,78 +42,11 @@ def test_event_reaches_processed_with_every_stage_time(client, keys, uid):
     assert stages["dead_lettered_at"] is None and status["dead_letter"] is None
 
 
-def test_batch_becomes_one_chain_per_500_ids_per_domain(client, keys, uid, monkeypatch):
-    from tutormax.tasks import pipeline
-
-    built: list[tuple[str, int]] = []
-    real = pipeline.build_chain
-
-    def spy(domain, ids, start="validate"):
-        built.append((domain, len(ids)))
-        return real(domain, ids, start)
-
-    monkeypatch.setattr(pipeline, "build_chain", spy)
-    reading = [checkout(uid, n) for n in range(600)]
-    essays = [{"event_id": f"{uid}-batch-{n}", "source": "essays", "type": "BATCH_REGISTERED",
-               "timestamp": "2026-09-01T08:00:00Z", "batch_id": f"bt-{uid}-{n}", "user_id": f"u-{uid}",
-               "essay_ids": ["e1"]} for n in range(400)]
-    body = post_batch(client, keys["writer"], reading + essays).get_json()
-    assert body["accepted"] == 1000
-    # ⌈600/500⌉ + ⌈400/500⌉ = 2 + 1 chains, not 1000.
-    wait_for(lambda: len(built) == 3, timeout=10, what="the chains to be dispatched")
-    assert sorted(built) == [("essays", 400), ("reading", 100), ("reading", 500)]
-    ids = [r["id"] for r in body["results"]]
-    wait_for(lambda: _count_status(ids, "processed") == 1000, timeout=120, what="1000 events processed")
-
-
-def test_concurrent_single_posts_share_chains(app, keys, uid, monkeypatch):
-    import threading
-
-    from tutormax.tasks import pipeline
-
-    built: list[int] = []
-    real = pipeline.build_chain
-    monkeypatch.setattr(pipeline, "build_chain", lambda d, ids, start="validate": built.append(len(ids)) or real(d, ids, start))
-    # A linger long enough that 16 simultaneous requests certainly meet in it.
-    monkeypatch.setenv("TUTORMAX_DISPATCH_LINGER_MS", "300")
-    from tutormax.config import reset_settings
-
-    reset_settings()
-    barrier = threading.Barrier(16)
-    ids: list[int] = []
-
-    def post(n: int) -> None:
-        client = app.test_client()
-        barrier.wait()
-        ids.append(post_event(client, keys["writer"], checkout(uid, n)).get_json()["id"])
-
-    threads = [threading.Thread(target=post, args=(n,)) for n in range(16)]
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wait_for(lambda: sum(built) == 16, timeout=10, what="all 16 events dispatched")
-    finally:
-        monkeypatch.delenv("TUTORMAX_DISPATCH_LINGER_MS")
-        reset_settings()
-    assert len(built) < 16  # chains were shared
-    wait_for(lambda: _count_status(ids, "processed") == 16, timeout=60, what="16 events processed")
-
-
-def _count_status(ids, status) -> int:
-    from tutormax.db import session_scope
-
-    with session_scope() as session:
-        return session.execute(text("SELECT count(*) FROM events WHERE id = ANY(:ids) AND status = :s"),
-                               {"ids": ids, "s": status}).scalar()
-
-
 def test_crash_between_commit_and_dispatch_is_repaired_by_the_sweeper(client, keys, uid, monkeypatch):
     from tutormax.tasks import pipeline
 
-    # The web process commits the event, then "crashes" before dispatching anything.
-    monkeypatch.setattr(pipeline, "dispatch", lambda *a, **k: False)
+    # The web process commits the event, then "crashes" before ringing the doorbell.
+    monkeypatch.setattr(pipeline, "ring", lambda *a, **k: False)
     pk = post_event(client, keys["writer"], checkout(uid, 1)).get_json()["id"]
     assert event_status(client, keys["reader"], pk)["status"] == "received"
     # Beat runs the sweeper every 1.5 s and re-dispatches after 3 s without progress.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,7 +47,11 @@ class OutboxEntry(Base):
     """An event whose chain has not finished; the sweeper re-dispatches stale ones."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due_at", "due_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due_at", "due_at"),
+        # The claim statement of the doorbell dispatch reads only unclaimed rows of one domain.
+        Index("ix_outbox_unclaimed", "domain", "event_pk", postgresql_where=text("claimed_at IS NULL")),
+    )
 
     event_pk: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
@@ -55,6 +59,9 @@ class OutboxEntry(Base):
     domain: Mapped[str] = mapped_column(String(16))
     # When progress is next expected; a row past due by TUTORMAX_OUTBOX_STALE_SECONDS is re-dispatched.
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # NULL while the event waits for a chain to claim it (doorbell dispatch); set by the
+    # chain that carries it, so concurrent chains never claim the same row.
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     dispatch_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Referential waits (e.g. a session before its tutor) are timed from here.
     wait_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -8,20 +8,20 @@ from datetime import timedelta
 
 import redis
 from celery import shared_task
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from tutormax.config import PIPELINE_QUEUES, RECOMPUTE_QUEUES, get_settings
 from tutormax.db import session_scope, utcnow
 from tutormax.metrics import queue_depths
 from tutormax.models.events import STATUS_RECEIVED, Event, OutboxEntry
-from tutormax.tasks.pipeline import dispatch
+from tutormax.tasks.pipeline import ring
 
 log = logging.getLogger(__name__)
 
 SWEEP_LIMIT = 5000
-# While messages still wait in the pipeline queues, an old outbox row is most
-# likely queued behind them, not lost: wait this many stale periods before
-# re-dispatching, so a backlog is not doubled by the sweeper.
+# While messages still wait in the pipeline queues, a claimed row that shows no
+# progress is most likely queued behind them, not lost: wait this many stale
+# periods before releasing it, so a backlog is not doubled by the sweeper.
 BUSY_FACTOR = 10
 
 
@@ -36,17 +36,28 @@ def pipeline_backlog() -> int | None:
 
 @shared_task(name="tutormax.maintenance.sweep_outbox")
 def sweep_outbox() -> int:
-    """Re-dispatch events whose chain has made no progress within TUTORMAX_OUTBOX_STALE_SECONDS."""
+    """Restart events whose chain has made no progress within TUTORMAX_OUTBOX_STALE_SECONDS.
+
+    An unclaimed row that waited that long lost its ring (Redis wiped, a web process
+    killed before publishing); a claimed one lost its chain (a worker killed, a
+    message gone with Redis). Both are released (unclaimed) and their domain's
+    doorbell rung, so the next chain claims them with everything else that waits:
+    claims are exclusive, so the repair never doubles work that is still running.
+    """
     stale = get_settings().outbox_stale_seconds
     backlog = pipeline_backlog()
-    factor = 1 if backlog == 0 else BUSY_FACTOR
-    cutoff = utcnow() - timedelta(seconds=stale * factor)
+    now = utcnow()
+    unclaimed_cutoff = now - timedelta(seconds=stale)
+    claimed_cutoff = now - timedelta(seconds=stale * (1 if backlog == 0 else BUSY_FACTOR))
     groups: dict[str, list[int]] = defaultdict(list)
     with session_scope() as session:
         rows = session.execute(
             select(OutboxEntry.event_pk, OutboxEntry.domain, Event.status)
             .join(Event, Event.id == OutboxEntry.event_pk)
-            .where(OutboxEntry.due_at < cutoff)
+            .where(or_(
+                and_(OutboxEntry.claimed_at.is_(None), OutboxEntry.due_at < unclaimed_cutoff),
+                and_(OutboxEntry.claimed_at.is_not(None), OutboxEntry.due_at < claimed_cutoff),
+            ))
             .order_by(OutboxEntry.due_at)
             .limit(SWEEP_LIMIT)
             .with_for_update(of=OutboxEntry, skip_locked=True)
@@ -62,13 +73,13 @@ def sweep_outbox() -> int:
             session.execute(
                 update(OutboxEntry)
                 .where(OutboxEntry.event_pk.in_(live))
-                .values(due_at=utcnow(), dispatch_count=OutboxEntry.dispatch_count + 1),
+                .values(due_at=func.now(), claimed_at=None, dispatch_count=OutboxEntry.dispatch_count + 1),
                 execution_options={"synchronize_session": False},
             )
     if groups:
         count = sum(len(v) for v in groups.values())
-        log.warning("outbox sweeper re-dispatching stale events",
+        log.warning("outbox sweeper restarting stale events",
                     extra={"count": count, "backlog": backlog, "event_pks": [pk for v in groups.values() for pk in v][:50]})
-        dispatch(groups)
+        ring(groups, force=True)
         return count
     return 0

@@ -1,9 +1,20 @@
 """The chain: validate → enrich → persist → recompute, each a Celery task on its own queue.
 
-Every task takes a list of event database ids and returns the ids that passed,
-so a batch of N events costs ⌈N/TUTORMAX_CHAIN_BATCH⌉ chains, not N. Stages are
-idempotent: they only touch events still `received`, stamp stage times with
-COALESCE, and move an event to `processed` exactly once.
+How chains start (the doorbell): a request that stores events rings its domain's
+doorbell, a Redis key set with SET NX; only the request that sets it sends a
+validate task. That task clears the ring first, then claims every unclaimed outbox
+row of its domain (up to TUTORMAX_CHAIN_BATCH, one statement, FOR UPDATE SKIP
+LOCKED) and carries those ids down the chain; each stage sends the next one with
+the ids that passed, and a chain that claims nothing stops at once. Under load a
+chain therefore carries everything that arrived while the previous one ran; at low
+load an event starts its chain at once. A lost ring (Redis wiped, a process killed
+between SET and publish) is bounded by the ring's TTL and repaired by the outbox
+sweeper, which rings for unclaimed rows that waited too long.
+
+Chains may also start from explicit ids (the sweeper's repairs, a dead-letter
+replay, a referential wait re-running one stage later). Stages are idempotent:
+they only touch events still `received`, stamp stage times with COALESCE, and move
+an event to `processed` exactly once.
 """
 
 from __future__ import annotations
@@ -16,18 +27,20 @@ from datetime import timedelta, timezone
 
 import kombu.exceptions
 import redis
-from celery import chain, shared_task
+from celery import shared_task
 from celery.exceptions import MaxRetriesExceededError
 from marshmallow import ValidationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import select, text
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session
 
 from tutormax import metrics
 from tutormax.config import DOMAINS, get_settings
 from tutormax.db import session_scope, utcnow
-from tutormax.models.events import STATUS_PROCESSED, STATUS_RECEIVED, Event, OutboxEntry
-from tutormax.schemas.events import validate_event
+from tutormax.models.events import OutboxEntry
+from tutormax.redis_client import get_redis
 from tutormax.registry import STAGES, AwaitReference, PermanentFailure, handler_for
+from tutormax.schemas.events import validate_event
 from tutormax.tasks.deadletters import dead_letter
 
 log = logging.getLogger(__name__)
@@ -40,14 +53,69 @@ TRANSIENT = (
     redis.ConnectionError,
     redis.TimeoutError,
 )
+PUBLISH_ERRORS = (kombu.exceptions.OperationalError, redis.RedisError, OSError)
 MAX_TRANSIENT_RETRIES = 10
 MAX_BACKOFF_SECONDS = 300  # far below the broker's visibility_timeout (see celeryconfig)
 
+DOORBELL_KEY = "tutormax:doorbell:"
+# A ring whose validate message was lost (a web process killed between SET and
+# publish) silences its domain's doorbell at most this long; the sweeper also rings.
+DOORBELL_TTL_SECONDS = 10
+
+_STAMP_COLUMN = {"validate": "validated_at", "enrich": "enriched_at", "persist": "persisted_at"}
+
+# What handlers read of an event (Core rows: attribute access, no ORM identity map).
+_EVENT_COLUMNS = "e.id, e.source, e.event_id, e.type, e.domain, e.timestamp, e.tz_offset_minutes, " \
+                 "e.payload, e.correlation_id"
+
+_LOAD = text(f"SELECT {_EVENT_COLUMNS} FROM events e "
+             "WHERE e.id = ANY(:ids) AND e.status = 'received' ORDER BY e.id")
+
+# Claim the oldest unclaimed outbox rows of a domain and load their events, in one round trip.
+# SKIP LOCKED: concurrent chains of the same domain claim disjoint sets without waiting.
+_CLAIM = text(f"""
+    WITH claimed AS (
+        UPDATE outbox SET claimed_at = now(), due_at = now()
+        WHERE event_pk IN (
+            SELECT event_pk FROM outbox
+            WHERE domain = :domain AND claimed_at IS NULL
+            ORDER BY event_pk LIMIT :limit
+            FOR UPDATE SKIP LOCKED)
+        RETURNING event_pk)
+    SELECT {_EVENT_COLUMNS} FROM events e JOIN claimed c ON c.event_pk = e.id
+    WHERE e.status = 'received' ORDER BY e.id
+""")
+
+# The stage stamp and the outbox heartbeat (an event making progress is not stale
+# for the sweeper) in one statement. An explicitly dispatched chain claims its rows here.
 _STAMP = {
-    "validate": Event.validated_at,
-    "enrich": Event.enriched_at,
-    "persist": Event.persisted_at,
+    stage: text(f"""
+        WITH stamped AS (
+            UPDATE events SET {column} = coalesce({column}, now())
+            WHERE id = ANY(:ids) RETURNING id)
+        UPDATE outbox SET due_at = now(), claimed_at = coalesce(claimed_at, now())
+        WHERE event_pk IN (SELECT id FROM stamped)
+    """)
+    for stage, column in _STAMP_COLUMN.items()
 }
+
+# The last stage: `processed` exactly once (guarded), outbox rows gone, in one statement.
+_FINISH = text("""
+    WITH finished AS (
+        UPDATE events SET status = 'processed', processed_at = now()
+        WHERE id = ANY(:ids) AND status = 'received'
+        RETURNING id, type, received_at, processed_at),
+    released AS (DELETE FROM outbox WHERE event_pk = ANY(:ids))
+    SELECT id, type, received_at, processed_at FROM finished
+""")
+
+
+class BatchFailed(Exception):
+    """A handler raised for a whole batch: its events are re-run one by one."""
+
+    def __init__(self, ids: Sequence[int]) -> None:
+        super().__init__(f"{len(ids)} events")
+        self.ids = list(ids)
 
 
 def backoff_seconds(attempt: int, cap: int = MAX_BACKOFF_SECONDS) -> int:
@@ -55,7 +123,7 @@ def backoff_seconds(attempt: int, cap: int = MAX_BACKOFF_SECONDS) -> int:
     return min(2 ** max(attempt, 0), cap)
 
 
-def revalidate(events: Sequence[Event]) -> dict[int, Exception]:
+def revalidate(events: Sequence) -> dict[int, Exception]:
     """Check stored events against today's schemas: a row written by an older
     version or by hand must not reach the views (it is dead-lettered instead)."""
     failures: dict[int, Exception] = {}
@@ -70,42 +138,40 @@ def revalidate(events: Sequence[Event]) -> dict[int, Exception]:
     return failures
 
 
-def _run_handler(stage: str, domain: str, ids: Sequence[int]) -> tuple[list[int], dict[int, Exception], list]:
-    """Run one stage for `ids` in one transaction; return (ok ids, failures, finished rows)."""
+def _load_events(session: Session, stage: str, domain: str, ids: Sequence[int] | None) -> list:
+    """The chain's live events; `ids=None` (a doorbell chain) claims them from the outbox."""
+    if ids is not None:
+        return session.execute(_LOAD, {"ids": list(ids)}).all()
+    assert stage == "validate", "only a chain's first stage claims"
+    return session.execute(_CLAIM, {"domain": domain, "limit": max(1, get_settings().chain_batch)}).all()
+
+
+def _run_handler(stage: str, domain: str, ids: Sequence[int] | None) -> tuple[list[int], dict[int, Exception], list]:
+    """Run one stage for `ids` (or the claimed ones) in one transaction; return (ok ids, failures, finished rows).
+
+    Any non-transient error raises BatchFailed with the batch's ids (the transaction,
+    claim included, is rolled back), so the caller can re-run each event alone.
+    """
     handler = handler_for(domain, stage)
     with session_scope() as session:
-        events = session.scalars(
-            select(Event).where(Event.id.in_(ids), Event.status == STATUS_RECEIVED).order_by(Event.id)
-        ).all()
+        events = _load_events(session, stage, domain, ids)
         if not events:
             return [], {}, []
-        failures: dict[int, Exception] = revalidate(events) if stage == "validate" else {}
-        if handler:
+        try:
+            failures: dict[int, Exception] = revalidate(events) if stage == "validate" else {}
             live = [e for e in events if e.id not in failures]
-            if live:
+            if handler and live:
                 failures.update(handler(session, live) or {})
-        ok = [e.id for e in events if e.id not in failures]
-        finished: list = []
-        if ok and stage in _STAMP:
-            column = _STAMP[stage]
-            session.execute(
-                update(Event).where(Event.id.in_(ok)).values({column: func.coalesce(column, func.now())}),
-                execution_options={"synchronize_session": False},
-            )
-            # A heartbeat: an event making progress is not stale for the sweeper.
-            session.execute(
-                update(OutboxEntry).where(OutboxEntry.event_pk.in_(ok)).values(due_at=func.now()),
-                execution_options={"synchronize_session": False},
-            )
-        elif ok:
-            finished = session.execute(
-                update(Event)
-                .where(Event.id.in_(ok), Event.status == STATUS_RECEIVED)
-                .values(status=STATUS_PROCESSED, processed_at=func.now())
-                .returning(Event.id, Event.type, Event.received_at, Event.processed_at),
-                execution_options={"synchronize_session": False},
-            ).all()
-            session.execute(delete(OutboxEntry).where(OutboxEntry.event_pk.in_(ok)))
+            ok = [e.id for e in events if e.id not in failures]
+            finished: list = []
+            if ok and stage in _STAMP:
+                session.execute(_STAMP[stage], {"ids": ok})
+            elif ok:
+                finished = session.execute(_FINISH, {"ids": ok}).all()
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            raise BatchFailed([e.id for e in events]) from exc
         return ok, failures, finished
 
 
@@ -117,10 +183,8 @@ def _isolate(stage: str, domain: str, ids: Sequence[int]) -> tuple[list[int], di
     for event_pk in ids:
         try:
             one_ok, one_failures, one_finished = _run_handler(stage, domain, [event_pk])
-        except TRANSIENT:
-            raise
-        except Exception as exc:  # noqa: BLE001 - the poison event itself
-            failures[event_pk] = exc
+        except BatchFailed as exc:  # the poison event itself
+            failures[event_pk] = exc.__cause__ or exc
             continue
         ok += one_ok
         failures.update(one_failures)
@@ -128,36 +192,50 @@ def _isolate(stage: str, domain: str, ids: Sequence[int]) -> tuple[list[int], di
     return ok, failures, finished
 
 
-def run_stage(task, stage: str, ids: Sequence[int], domain: str) -> list[int]:
-    """The body shared by every stage task."""
-    ids = [int(i) for i in ids]
-    if not ids:
-        return []
+def run_stage(task, stage: str, ids: Sequence[int] | None, domain: str) -> list[int]:
+    """The body shared by every stage task; sends the next stage with the ids that passed.
+
+    `ids=None` is a doorbell chain: clear the ring first, then claim (see the module doc).
+    """
+    if ids is not None:
+        ids = [int(i) for i in ids]
+        if not ids:
+            return []
+    elif task.request.retries == 0:
+        clear_ring(domain)
+    batch = metrics.MetricsBatch()
+    batch.inc("tutormax_pipeline_tasks", stage=stage)
     try:
         try:
             ok, failures, finished = _run_handler(stage, domain, ids)
-        except TRANSIENT:
-            raise
-        except Exception:  # noqa: BLE001
+        except BatchFailed as exc:
             log.warning("stage failed for the batch; isolating events",
-                        extra={"stage": stage, "domain": domain, "event_pks": ids}, exc_info=True)
-            ok, failures, finished = _isolate(stage, domain, ids)
+                        extra={"stage": stage, "domain": domain, "event_pks": exc.ids[:50]},
+                        exc_info=exc.__cause__)
+            ok, failures, finished = _isolate(stage, domain, exc.ids)
     except TRANSIENT as exc:
+        batch.flush()
         attempt = task.request.retries
         log.warning("transient failure; retrying",
-                    extra={"stage": stage, "event_pks": ids, "attempt": attempt, "error": str(exc)})
+                    extra={"stage": stage, "event_pks": (ids or [])[:50], "attempt": attempt, "error": str(exc)})
         try:
             raise task.retry(exc=exc, countdown=backoff_seconds(attempt), max_retries=MAX_TRANSIENT_RETRIES)
         except MaxRetriesExceededError:
-            dead_letter([(i, stage, "transient_error", repr(exc), attempt + 1) for i in ids])
+            if ids:
+                dead_letter([(i, stage, "transient_error", repr(exc), attempt + 1) for i in ids])
             return []
 
+    if ids is None and len(ok) + len(failures) >= max(1, get_settings().chain_batch):
+        ring([domain])  # the claim filled a whole chain: more may be waiting
     if failures:
         _handle_failures(stage, domain, failures)
     if finished:
-        _record_finished(finished)
+        _record_finished(batch, finished)
+    batch.flush()
+    if ok and stage != STAGES[-1]:
+        send_stage(STAGES[STAGES.index(stage) + 1], domain, ok)
     log.info("stage done", extra={"stage": stage, "domain": domain, "ok": len(ok), "failed": len(failures),
-                                  "event_pks": ids[:20]})
+                                  "event_pks": (ids if ids is not None else ok)[:20]})
     return ok
 
 
@@ -187,7 +265,7 @@ def _schedule_waits(stage: str, domain: str, waiting: Mapping[int, AwaitReferenc
         known = set(session.scalars(select(OutboxEntry.event_pk).where(OutboxEntry.event_pk.in_(list(waiting)))))
         for event_pk in set(waiting) - known:
             # Every unfinished event keeps an outbox row, so the sweeper can always find it.
-            session.add(OutboxEntry(event_pk=event_pk, domain=domain))
+            session.add(OutboxEntry(event_pk=event_pk, domain=domain, claimed_at=now))
         session.flush()
         rows = session.scalars(
             select(OutboxEntry).where(OutboxEntry.event_pk.in_(list(waiting))).with_for_update()
@@ -196,6 +274,7 @@ def _schedule_waits(stage: str, domain: str, waiting: Mapping[int, AwaitReferenc
             started = row.wait_started_at or now
             row.wait_started_at = started
             row.wait_attempts += 1
+            row.claimed_at = row.claimed_at or now  # its countdown carries it, not the doorbell
             remaining = (started + limit - now).total_seconds()
             if remaining <= 0:
                 exc = waiting[row.event_pk]
@@ -212,18 +291,18 @@ def _schedule_waits(stage: str, domain: str, waiting: Mapping[int, AwaitReferenc
         dispatch({domain: ids}, start=stage, countdown=delay)
 
 
-def _record_finished(rows: Iterable) -> None:
+def _record_finished(batch: metrics.MetricsBatch, rows: Iterable) -> None:
     by_type: dict[str, int] = defaultdict(int)
     latencies = []
     for _pk, event_type, received_at, processed_at in rows:
         by_type[event_type] += 1
         latencies.append(max((processed_at - received_at).total_seconds(), 0.0))
-    metrics.inc_many("tutormax_events_processed", [({"type": t}, n) for t, n in by_type.items()])
-    metrics.observe_many("tutormax_event_e2e_seconds", latencies)
+    batch.inc_many("tutormax_events_processed", [({"type": t}, n) for t, n in by_type.items()])
+    batch.observe_many("tutormax_event_e2e_seconds", latencies)
 
 
 @shared_task(bind=True, name="tutormax.pipeline.validate")
-def validate(self, ids: list[int], domain: str) -> list[int]:
+def validate(self, ids: list[int] | None, domain: str) -> list[int]:
     return run_stage(self, "validate", ids, domain)
 
 
@@ -249,12 +328,21 @@ RECOMPUTE_TASKS = {domain: _recompute_task(domain) for domain in DOMAINS}
 STAGE_TASKS = {"validate": validate, "enrich": enrich, "persist": persist}
 
 
-def build_chain(domain: str, ids: Sequence[int], start: str = "validate"):
-    """The chain of stages from `start` on for one domain's ids."""
-    stages = STAGES[STAGES.index(start):]
-    tasks = [RECOMPUTE_TASKS[domain] if s == "recompute" else STAGE_TASKS[s] for s in stages]
-    first, rest = tasks[0], tasks[1:]
-    return chain(first.s(list(ids), domain=domain), *(t.s(domain=domain) for t in rest))
+def stage_task(stage: str, domain: str):
+    """The Celery task of `stage` for `domain`."""
+    return RECOMPUTE_TASKS[domain] if stage == "recompute" else STAGE_TASKS[stage]
+
+
+def send_stage(stage: str, domain: str, ids: Sequence[int] | None, countdown: int | None = None) -> bool:
+    """Publish one stage task; False when the broker is unreachable (the sweeper repairs it)."""
+    try:
+        stage_task(stage, domain).apply_async((None if ids is None else list(ids),), {"domain": domain},
+                                              countdown=countdown)
+    except PUBLISH_ERRORS as exc:
+        log.error("publishing a stage failed; the outbox sweeper will retry",
+                  extra={"stage": stage, "domain": domain, "error": str(exc)})
+        return False
+    return True
 
 
 def chunked(ids: Sequence[int], size: int) -> Iterable[list[int]]:
@@ -263,18 +351,51 @@ def chunked(ids: Sequence[int], size: int) -> Iterable[list[int]]:
 
 
 def dispatch(groups: Mapping[str, Sequence[int]], start: str = "validate", countdown: int | None = None) -> bool:
-    """Send chains for {domain: ids}; False (and nothing raised) when the broker is unreachable.
+    """Start chains for explicit {domain: ids} from stage `start`; False when the broker is unreachable.
 
-    Called only after the events' transaction has committed. A failed send is
-    repaired by the outbox sweeper, so the caller never has to undo anything.
+    For repairs, replays and referential waits; new events ring the doorbell instead.
+    Called only after the events' transaction has committed.
     """
     size = max(1, get_settings().chain_batch)
+    sent = True
+    for domain, ids in groups.items():
+        for part in chunked(sorted(ids), size):
+            sent = send_stage(start, domain, part, countdown) and sent
+    return sent
+
+
+def ring(domains: Iterable[str], force: bool = False) -> bool:
+    """Ring each domain's doorbell: send a claiming validate task unless one is already pending.
+
+    Called after the events' outbox rows have committed. `force` sends one even when
+    a ring is pending (the sweeper: that ring's message may be lost). False when
+    Redis is unreachable; the events wait in the outbox for the sweeper.
+    """
+    domains = list(domains)
     try:
-        for domain, ids in groups.items():
-            for part in chunked(sorted(ids), size):
-                build_chain(domain, part, start).apply_async(countdown=countdown)
-    except (kombu.exceptions.OperationalError, redis.RedisError, OSError) as exc:
-        log.error("dispatch failed; the outbox sweeper will retry",
-                  extra={"error": str(exc), "domains": list(groups)})
+        if force:
+            fresh = [True] * len(domains)
+        else:
+            pipe = get_redis().pipeline(transaction=False)
+            for domain in domains:
+                pipe.set(DOORBELL_KEY + domain, "1", nx=True, ex=DOORBELL_TTL_SECONDS)
+            fresh = pipe.execute()
+    except redis.RedisError as exc:
+        log.error("ringing the doorbell failed; the outbox sweeper will start the chain",
+                  extra={"domains": domains, "error": str(exc)})
         return False
-    return True
+    sent = True
+    for domain, rung in zip(domains, fresh):
+        if rung and not send_stage("validate", domain, None):
+            clear_ring(domain)  # let the next request ring again
+            sent = False
+    return sent
+
+
+def clear_ring(domain: str) -> None:
+    """Forget a pending ring: a claiming chain is about to look at the outbox."""
+    try:
+        get_redis().delete(DOORBELL_KEY + domain)
+    except redis.RedisError as exc:
+        log.warning("clearing the doorbell failed; it expires by itself", extra={"domain": domain,
+                                                                               "error": str(exc)})
