@@ -7,7 +7,7 @@ import re
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
-from tests.helpers import auth, post_batch, wait_finished
+from tests.helpers import post_batch, wait_finished
 from tests.web.test_learning_dashboard import ev, get
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import text, update
 
-from tests.helpers import auth, event_status, post_batch, post_event, wait_finished, wait_for
+from tests.helpers import auth, event_status, post_event, wait_finished, wait_for
 
 
 def checkout(uid: str, n: int) -> dict:
