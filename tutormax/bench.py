@@ -347,7 +347,7 @@ def _bench_history_cost(sim: Simulator, url: str, key: str) -> None:
     for label, class_id in (("10^2", small), ("2*10^4", f"{sim.run}-bigclass")):
         fresh = Simulator(seed=11, run=f"{sim.run}-more-{label}", now=sim.now + timedelta(hours=1))
         events = learning_events(fresh, class_id, 1000)
-        _, processed = _ingest_and_process(events, lambda ev: post_all(ev, url, key, batch_size=1000))
+        _, processed, _ = _ingest_and_process(events, lambda ev: post_all(ev, url, key, batch_size=1000))
         say(f"per-event processing cost, class with {label} prior events", f"{1000 / processed:.2f} ms/event")
 
 

@@ -9,21 +9,40 @@ claims the new outbox rows, together with whatever else arrived meanwhile.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text, tuple_
 
 from tutormax import metrics
-from tutormax.db import session_scope
-from tutormax.models.events import Event, OutboxEntry
+from tutormax.db import autocommit_connection
+from tutormax.models.events import Event
 from tutormax.schemas.events import ValidatedEvent
 from tutormax.tasks import pipeline
 
 log = logging.getLogger(__name__)
+
+
+_STORE = text("""
+    WITH incoming AS (
+        SELECT * FROM ROWS FROM (jsonb_to_recordset(CAST(:rows AS jsonb)) AS (
+            source text, event_id text, type text, domain text, "timestamp" timestamptz,
+            tz_offset_minutes integer, payload jsonb, correlation_id text)) WITH ORDINALITY
+            AS r(source, event_id, type, domain, "timestamp", tz_offset_minutes, payload, correlation_id, position)
+    ), inserted AS (
+        INSERT INTO events (source, event_id, type, domain, "timestamp", tz_offset_minutes, payload, correlation_id)
+        SELECT source, event_id, type, domain, "timestamp", tz_offset_minutes, payload, correlation_id
+        FROM incoming ORDER BY position
+        ON CONFLICT (source, event_id) DO NOTHING
+        RETURNING id, source, event_id, domain
+    ), queued AS (
+        INSERT INTO outbox (event_pk, domain) SELECT id, domain FROM inserted
+    )
+    SELECT id, source, event_id, domain FROM inserted
+""")
 
 
 @dataclass(frozen=True)
@@ -37,31 +56,23 @@ def store_events(events: Sequence[ValidatedEvent], correlation_id: str | None = 
     if not events:
         return []
     keys = [(e.source, e.event_id) for e in events]
-    with session_scope() as session:
-        stmt = (
-            insert(Event)
-            .values([
-                {
-                    "source": e.source, "event_id": e.event_id, "type": e.type, "domain": e.domain,
-                    "timestamp": e.timestamp, "tz_offset_minutes": e.tz_offset_minutes,
-                    "payload": e.payload, "correlation_id": correlation_id,
-                }
-                for e in events
-            ])
-            .on_conflict_do_nothing(index_elements=["source", "event_id"])
-            .returning(Event.id, Event.source, Event.event_id, Event.domain)
-        )
-        inserted = {(src, eid): (pk, domain) for pk, src, eid, domain in session.execute(stmt)}
-        if inserted:
-            session.execute(insert(OutboxEntry).values(
-                [{"event_pk": pk, "domain": domain} for pk, domain in inserted.values()]
-            ))
+    rows = json.dumps([
+        {"source": e.source, "event_id": e.event_id, "type": e.type, "domain": e.domain,
+         "timestamp": e.timestamp.isoformat(), "tz_offset_minutes": e.tz_offset_minutes,
+         "payload": e.payload, "correlation_id": correlation_id}
+        for e in events
+    ])
+    # One statement stores the events and their outbox rows atomically, so it runs in
+    # autocommit: a new event costs one round trip to PostgreSQL, however big the batch.
+    with autocommit_connection() as conn:
+        inserted = {(src, eid): (pk, domain) for pk, src, eid, domain in conn.execute(_STORE, {"rows": rows})}
         missing = [k for k in set(keys) if k not in inserted]
         existing = {}
         if missing:
+            # Duplicates: committed before this request, or by a concurrent one the INSERT waited for.
             existing = {
                 (src, eid): pk
-                for pk, src, eid in session.execute(
+                for pk, src, eid in conn.execute(
                     select(Event.id, Event.source, Event.event_id).where(
                         tuple_(Event.source, Event.event_id).in_(missing)
                     )
@@ -83,11 +94,9 @@ def store_events(events: Sequence[ValidatedEvent], correlation_id: str | None = 
     counted = metrics.MetricsBatch()
     counted.inc_many("tutormax_events_ingested", [({"type": t}, n) for t, n in new_types.items()])
     counted.inc("tutormax_events_duplicate", duplicates)
-    counted.flush()
 
-    domains = sorted({domain for _pk, domain in inserted.values()})
-    if domains:
-        pipeline.ring(domains)
+    # The ring and the counters share one round trip to Redis.
+    pipeline.ring(sorted({domain for _pk, domain in inserted.values()}), counters=counted)
     log.info("events stored", extra={"correlation_id": correlation_id, "accepted": len(inserted),
                                      "duplicates": duplicates,
                                      "event_pks": sorted(pk for pk, _ in inserted.values())[:50]})

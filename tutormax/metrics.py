@@ -96,19 +96,24 @@ class MetricsBatch:
             self._ops += [("hincrby", key, field, n) for field, n in buckets.items()]
             self._ops += [("hincrbyfloat", key, "sum", total), ("hincrby", key, "count", count)]
 
+    def queue_into(self, pipe: redis.client.Pipeline) -> int:
+        """Add the collected writes to `pipe` (sent by its owner); returns how many commands were added."""
+        ops, self._ops = self._ops, []
+        for command, key, field, amount in ops:
+            getattr(pipe, command)(key, field, amount)
+        return len(ops)
+
     def flush(self) -> None:
         """Send every collected write; a Redis outage costs these increments, never the caller."""
-        ops, self._ops = self._ops, []
-        if not ops:
+        if not self._ops:
             return
+        names = sorted({key for _c, key, _f, _a in self._ops})
         try:
             pipe = get_redis().pipeline(transaction=False)
-            for command, key, field, amount in ops:
-                getattr(pipe, command)(key, field, amount)
+            self.queue_into(pipe)
             pipe.execute()
         except redis.RedisError as exc:
-            log.warning("metric update lost", extra={"metrics": sorted({k for _c, k, _f, _a in ops}),
-                                                     "error": str(exc)})
+            log.warning("metric update lost", extra={"metrics": names, "error": str(exc)})
 
 
 def queue_depths() -> dict[str, int]:

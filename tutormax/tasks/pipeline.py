@@ -364,22 +364,23 @@ def dispatch(groups: Mapping[str, Sequence[int]], start: str = "validate", count
     return sent
 
 
-def ring(domains: Iterable[str], force: bool = False) -> bool:
+def ring(domains: Iterable[str], force: bool = False, counters: metrics.MetricsBatch | None = None) -> bool:
     """Ring each domain's doorbell: send a claiming validate task unless one is already pending.
 
     Called after the events' outbox rows have committed. `force` sends one even when
-    a ring is pending (the sweeper: that ring's message may be lost). False when
-    Redis is unreachable; the events wait in the outbox for the sweeper.
+    a ring is pending (the sweeper: that ring's message may be lost). `counters`, if
+    given, is sent in the same round trip. False when Redis is unreachable; the
+    events wait in the outbox for the sweeper.
     """
     domains = list(domains)
     try:
-        if force:
-            fresh = [True] * len(domains)
-        else:
-            pipe = get_redis().pipeline(transaction=False)
+        pipe = get_redis().pipeline(transaction=False)
+        counted = counters.queue_into(pipe) if counters is not None else 0
+        if not force:
             for domain in domains:
                 pipe.set(DOORBELL_KEY + domain, "1", nx=True, ex=DOORBELL_TTL_SECONDS)
-            fresh = pipe.execute()
+        replies = pipe.execute() if counted or not force else []
+        fresh = [True] * len(domains) if force else replies[counted:]
     except redis.RedisError as exc:
         log.error("ringing the doorbell failed; the outbox sweeper will start the chain",
                   extra={"domains": domains, "error": str(exc)})
