@@ -23,6 +23,17 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30, interval: float 
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
 
 
+def metric_value(exposition: str, name: str, **labels: str) -> float | None:
+    """The value of sample `name` with exactly `labels` in a Prometheus text exposition; None if absent."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return None
+
+
 def post_event(client, key: str, event: dict, **kwargs):
     return client.post("/api/v1/events", json=event, headers=auth(key), **kwargs)
 

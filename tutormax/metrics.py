@@ -1,4 +1,4 @@
-"""Pipeline metrics shared by every process through Redis.
+"""Pipeline metrics and operator signals shared by every process through Redis.
 
 Workers on any machine increment counters and histogram buckets in Redis
 hashes; the web process's `/metrics` reads them back with one collector, so the
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable, Mapping
 
 import redis
@@ -160,3 +161,58 @@ class RedisMetricsCollector:
         for queue, count in depths.items():
             depth.add_metric([queue], count)
         yield depth
+
+
+# Operator signals (SPEC §4) kept in Redis for the same reason as the counters: any
+# worker or beat run anywhere writes them, any web process reads them.
+BEAT_LAST_SUCCESS_KEY = PREFIX + "beat_last_success"
+WORKERS_KEY_PREFIX = PREFIX + "workers:"
+WORKER_SEEN_SECONDS = 60
+# Presence entries older than this are pruned on the next heartbeat of any worker.
+WORKER_FORGET_SECONDS = 24 * 3600
+
+
+def record_beat_success(job: str, when: float | None = None) -> None:
+    """Remember when beat job `job` last succeeded (Unix time)."""
+    try:
+        get_redis().hset(BEAT_LAST_SUCCESS_KEY, job, repr(time.time() if when is None else when))
+    except redis.RedisError as exc:
+        log.warning("metric update lost", extra={"metric": "beat_last_success", "error": str(exc)})
+
+
+def beat_last_success() -> dict[str, float]:
+    """Beat job → Unix time of its last successful run."""
+    return {job: float(ts) for job, ts in get_redis().hgetall(BEAT_LAST_SUCCESS_KEY).items()}
+
+
+def record_worker_heartbeat(hostname: str, queues: Iterable[str], when: float | None = None) -> None:
+    """Note that worker `hostname` consumed `queues` at `when` (one sorted set per queue)."""
+    now = time.time() if when is None else when
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for queue in queues:
+            pipe.zadd(WORKERS_KEY_PREFIX + queue, {hostname: now})
+            pipe.zremrangebyscore(WORKERS_KEY_PREFIX + queue, "-inf", now - WORKER_FORGET_SECONDS)
+        pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("metric update lost", extra={"metric": "workers", "error": str(exc)})
+
+
+def forget_worker(hostname: str) -> None:
+    """Drop worker `hostname` from every queue (it shut down on purpose)."""
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for queue in ALL_QUEUES:
+            pipe.zrem(WORKERS_KEY_PREFIX + queue, hostname)
+        pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("metric update lost", extra={"metric": "workers", "error": str(exc)})
+
+
+def workers_by_queue(now: float | None = None) -> dict[str, int]:
+    """Workers whose heartbeat named each queue within the last WORKER_SEEN_SECONDS."""
+    since = (time.time() if now is None else now) - WORKER_SEEN_SECONDS
+    pipe = get_redis().pipeline(transaction=False)
+    for queue in ALL_QUEUES:
+        pipe.zcount(WORKERS_KEY_PREFIX + queue, since, "+inf")
+    return dict(zip(ALL_QUEUES, pipe.execute()))

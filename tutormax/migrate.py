@@ -24,9 +24,14 @@ def upgrade_to_head() -> None:
     command.upgrade(alembic_config(), "head")
 
 
+def script_heads() -> set[str]:
+    """The head revisions of the migration scripts shipped with this code."""
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
 def schema_is_current(engine: Engine) -> bool:
     """True when the database's revisions are exactly the scripts' heads."""
-    expected = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    expected = script_heads()
     with engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
     return current == expected

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from tests.helpers import post_event, wait_finished
+from tests.helpers import metric_value, post_event, wait_finished
 
 
 def test_healthz_checks_nothing(client):
@@ -39,10 +37,8 @@ def test_readyz_is_503_when_schema_is_behind(client, monkeypatch):
     assert "tutormax db upgrade" in response.get_json()["checks"]["schema"]
 
 
-def _sample(text: str, name: str, labels: str = "") -> float:
-    pattern = "^" + re.escape(name) + (r"\{" + re.escape(labels) + r"\}" if labels else r"(?:\{\})?") + r" (\S+)"
-    match = re.search(pattern, text, re.MULTILINE)
-    return float(match.group(1)) if match else 0.0
+def _sample(text: str, name: str, **labels: str) -> float:
+    return metric_value(text, name, **labels) or 0.0
 
 
 def test_pipeline_metrics_are_aggregated_from_the_workers(client, keys, uid):
@@ -53,11 +49,11 @@ def test_pipeline_metrics_are_aggregated_from_the_workers(client, keys, uid):
     post_event(client, keys["writer"], event)
     wait_finished(client, keys["reader"], [pk])
     after = client.get("/metrics").get_data(as_text=True)
-    labels = 'type="BOOK_CHECKED_OUT"'
-    assert _sample(after, "tutormax_events_ingested_total", labels) - _sample(before, "tutormax_events_ingested_total", labels) >= 1
+    labels = {"type": "BOOK_CHECKED_OUT"}
+    assert _sample(after, "tutormax_events_ingested_total", **labels) - _sample(before, "tutormax_events_ingested_total", **labels) >= 1
     assert _sample(after, "tutormax_events_duplicate_total") - _sample(before, "tutormax_events_duplicate_total") >= 1
     # Counted by a worker process, read by the web process.
-    assert _sample(after, "tutormax_events_processed_total", labels) >= 1
+    assert _sample(after, "tutormax_events_processed_total", **labels) >= 1
     assert _sample(after, "tutormax_event_e2e_seconds_count") >= 1
     for queue in ("ingest", "enrich", "persist", "recompute.learning", "maintenance"):
         assert f'tutormax_queue_depth{{queue="{queue}"}}' in after

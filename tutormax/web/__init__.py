@@ -92,6 +92,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     registry = CollectorRegistry()
     registry.register(RedisMetricsCollector())
+    registry.register(ops.OperatorSignalsCollector())
     PrometheusMetrics(app, registry=registry, path="/metrics", group_by="endpoint")
 
     celery_init_app(app)
