@@ -87,22 +87,6 @@ def validate_event(data: Any) -> ValidatedEvent:
     )
 
 
-class EventInSchema(Schema):
-    """Documentation of the event envelope; type-specific fields sit beside these (SPEC §3)."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    event_id = fields.String(required=True, metadata={"description": "Idempotency key with `source`"})
-    source = fields.String(required=True)
-    type = fields.String(metadata={"enum": list(EVENT_TYPES)})
-    timestamp = fields.String(required=True, metadata={"format": "date-time"})
-
-
-class BatchInSchema(Schema):
-    events = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=MAX_BATCH))
-
-
 class EventAcceptedSchema(Schema):
     id = fields.Integer()
     event_id = fields.String()
