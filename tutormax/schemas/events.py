@@ -56,7 +56,8 @@ def validate_event(data: Any) -> ValidatedEvent:
     if not isinstance(data, dict):
         raise ValidationError({"_schema": ["An event must be a JSON object."]})
     event_type = data.get("type")
-    if event_type is None:
+    # Only an absent `type` is inferred; `"type": null` is an error like any other null.
+    if "type" not in data:
         event_type = learning.infer_type(data)
         if event_type is None:
             errors = _EnvelopeOnly(partial=("type",)).validate(data)

@@ -38,7 +38,9 @@ class ErrorResponses(BasePlugin):
             if "requestBody" in operation:
                 codes += [400, 413, 415]
             for code in codes:
-                responses.setdefault(str(code), _ref(code))
+                # flask-smorest keys declared responses by int: keep those (their schemas are specific).
+                if code not in responses and str(code) not in responses:
+                    responses[str(code)] = _ref(code)
 
 
 def _event_component(api: Api, event_type: str) -> dict:
@@ -54,13 +56,29 @@ def _event_component(api: Api, event_type: str) -> dict:
     return schema
 
 
+# JSON Schema cannot say "no unpaired surrogate" (JSON text rarely carries one); NUL it can.
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _house_fields(self, field, ret: dict, **_kwargs: Any) -> dict:
+    """What the house field types refuse, said in JSON Schema."""
+    if isinstance(field, common.DateOrDateTime):
+        return {"anyOf": [{"format": "date"}, {"format": "date-time"}]}
+    if isinstance(field, common.Email):
+        return {"pattern": common.EMAIL_PATTERN}
+    if isinstance(field, common.String) and "enum" not in ret:
+        return {"pattern": NO_NUL}
+    return {}
+
+
 def register_types(api: Api) -> None:
     """Teach the spec the house field types and id converters, and publish EventIn as one of the event types."""
     api.register_field(common.OffsetDateTime, "string", "date-time")
     api.register_field(common.DateOrDateTime, "string", None)
+    api.ma_plugin.converter.add_attribute_function(_house_fields)
     api.register_field(common.JsonObject, "object", None)
     api.register_field(common.JsonValue, None, None)
-    id_schema = {"type": "string", "minLength": 1, "maxLength": inbound.MAX_ID_LENGTH}
+    id_schema = {"type": "string", "minLength": 1, "maxLength": inbound.MAX_ID_LENGTH, "pattern": NO_NUL}
     api.register_converter(inbound.IdConverter, lambda _converter: dict(id_schema))
     api.register_converter(inbound.IdPathConverter, lambda _converter: dict(id_schema))
     refs = []
