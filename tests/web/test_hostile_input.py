@@ -307,3 +307,28 @@ def test_tutor_email_never_reaches_the_worker_log_or_the_dead_letter(stack, clie
     worker_log = (stack.workdir / "pipeline.log").read_text(errors="replace")
     # … but not the tutor's email or name.
     assert email not in worker_log and name not in worker_log
+
+
+def test_every_event_field_uses_a_house_type():
+    """The rules above hold for every field because every input field is one of the house types
+    (a plain fields.String or fields.Integer would let NUL or 2**70 through again)."""
+    from marshmallow import fields
+
+    from tutormax.schemas import common
+    from tutormax.schemas.events import SCHEMAS
+
+    house = (common.String, common.StrictInteger, common.StrictNumber, common.StrictBoolean,
+             common.OffsetDateTime, common.DateOrDateTime, common.JsonValue)
+
+    def offenders(schema, prefix: str) -> list[str]:
+        found = []
+        for name, field in schema().fields.items():
+            while isinstance(field, fields.List):
+                field = field.inner
+            if isinstance(field, fields.Nested):
+                found += offenders(type(field.schema), f"{prefix}{name}.")
+            elif not isinstance(field, house):
+                found.append(f"{prefix}{name}: {type(field).__name__}")
+        return found
+
+    assert [o for event_type, schema in SCHEMAS.items() for o in offenders(schema, f"{event_type}.")] == []
