@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from tutormax.schemas import essays, learning, reading, tutoring
 from tutormax.schemas.common import ENVELOPE_FIELDS, EnvelopeSchema
