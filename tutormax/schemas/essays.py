@@ -2,7 +2,19 @@
 
 from marshmallow import RAISE, Schema, fields, pre_load, validate
 
-from tutormax.schemas.common import EnvelopeSchema, Id, IdList, StrictBoolean, StrictInteger, StrictNumber, Text
+from tutormax.schemas.common import (
+    EnvelopeSchema,
+    Id,
+    IdList,
+    JsonValue,
+    Limit,
+    Offset,
+    OneOf,
+    StrictBoolean,
+    StrictInteger,
+    StrictNumber,
+    Text,
+)
 
 PHASES = ("spellcheck", "cj_assessment", "nlp", "ai_feedback", "student_matching")
 PHASE_STATUSES = ("completed_successfully", "completed_with_failures", "failed_critically")
@@ -32,7 +44,7 @@ class EssaySpellcheckCompletedSchema(EnvelopeSchema):
     status = Text(max_length=64, required=True)
     corrections_made = StrictInteger(allow_none=True, validate=validate.Range(min=0))
     corrected_text_storage_id = Text(max_length=256, allow_none=True)
-    error_detail = fields.Raw(allow_none=True)
+    error_detail = JsonValue(allow_none=True)
 
 
 class EssayResultSchema(Schema):
@@ -58,16 +70,16 @@ class AssessmentResultPublishedSchema(EnvelopeSchema):
 
 class BatchPhaseOutcomeSchema(EnvelopeSchema):
     batch_id = Id(required=True)
-    phase_name = fields.String(required=True, validate=validate.OneOf(PHASES))
-    phase_status = fields.String(required=True, validate=validate.OneOf(PHASE_STATUSES))
+    phase_name = OneOf(PHASES, required=True)
+    phase_status = OneOf(PHASE_STATUSES, required=True)
     processed_essay_ids = IdList(min_length=0, load_default=list)
     failed_essay_ids = IdList(min_length=0, load_default=list)
-    error_detail = fields.Raw(allow_none=True)
+    error_detail = JsonValue(allow_none=True)
 
 
 class BatchPipelineCompletedSchema(EnvelopeSchema):
     batch_id = Id(required=True)
-    final_status = fields.String(required=True, validate=validate.OneOf(BATCH_STATUSES))
+    final_status = OneOf(BATCH_STATUSES, required=True)
     completed_essay_count = StrictInteger(required=True, validate=validate.Range(min=0))
     failed_essay_count = StrictInteger(required=True, validate=validate.Range(min=0))
 
@@ -147,10 +159,9 @@ class UserBatchesSchema(Schema):
 
 
 class UserBatchesQuerySchema(Schema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    status = fields.String(load_default=None, validate=validate.OneOf(CLIENT_STATUSES),
-                           metadata={"description": "Only batches with this client status"})
+    limit = Limit(20, 100)
+    offset = Offset()
+    status = OneOf(CLIENT_STATUSES, load_default=None, metadata={"description": "Only batches with this client status"})
 
     @pre_load
     def _empty_status_is_no_filter(self, data, **_kwargs):

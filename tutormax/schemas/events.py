@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from tutormax.schemas import essays, learning, reading, tutoring
 from tutormax.schemas.common import ENVELOPE_FIELDS, EnvelopeSchema
@@ -56,7 +56,8 @@ def validate_event(data: Any) -> ValidatedEvent:
     if not isinstance(data, dict):
         raise ValidationError({"_schema": ["An event must be a JSON object."]})
     event_type = data.get("type")
-    if event_type is None:
+    # Only an absent `type` is inferred; `"type": null` is an error like any other null.
+    if "type" not in data:
         event_type = learning.infer_type(data)
         if event_type is None:
             errors = _EnvelopeOnly(partial=("type",)).validate(data)
@@ -85,22 +86,6 @@ def validate_event(data: Any) -> ValidatedEvent:
         tz_offset_minutes=int(offset.total_seconds() // 60) if offset is not None else 0,
         payload=payload,
     )
-
-
-class EventInSchema(Schema):
-    """Documentation of the event envelope; type-specific fields sit beside these (SPEC §3)."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    event_id = fields.String(required=True, metadata={"description": "Idempotency key with `source`"})
-    source = fields.String(required=True)
-    type = fields.String(metadata={"enum": list(EVENT_TYPES)})
-    timestamp = fields.String(required=True, metadata={"format": "date-time"})
-
-
-class BatchInSchema(Schema):
-    events = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=MAX_BATCH))
 
 
 class EventAcceptedSchema(Schema):

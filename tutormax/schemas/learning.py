@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from tutormax.schemas.common import EnvelopeSchema, Id, IdList, StrictNumber
+from tutormax.schemas.common import EnvelopeSchema, Id, IdList, Limit, StrictNumber, String
 
 
 class AssignmentAssignedSchema(EnvelopeSchema):
@@ -19,7 +19,8 @@ class SubmissionCreatedSchema(AssignmentAssignedSchema):
 
 class SubmissionGradedSchema(AssignmentAssignedSchema):
     score = StrictNumber(required=True, validate=validate.Range(min=0, max=100))
-    rubric_tags = fields.List(fields.String(validate=validate.Length(min=1, max=128)), allow_none=True)
+    rubric_tags = fields.List(String(validate=validate.Length(min=1, max=128)), allow_none=True,
+                              validate=validate.Length(max=1000))
 
 
 EVENT_SCHEMAS = {
@@ -27,6 +28,10 @@ EVENT_SCHEMAS = {
     "SUBMISSION_CREATED": SubmissionCreatedSchema,
     "SUBMISSION_GRADED": SubmissionGradedSchema,
 }
+
+
+# Types a learning event may leave out; infer_type picks them.
+INFERABLE_TYPES = ("SUBMISSION_CREATED", "SUBMISSION_GRADED")
 
 
 def infer_type(data: dict) -> str | None:
@@ -41,8 +46,7 @@ def infer_type(data: dict) -> str | None:
 # --- responses and query arguments of the learning endpoints (SPEC §4) ---------------
 
 class StudentTimelineQuerySchema(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500),
-                           metadata={"description": "How many events, newest first (1–500)"})
+    limit = Limit(50, 500, metadata={"description": "How many events, newest first (1–500)"})
 
 
 class ClassAtRiskStudentSchema(Schema):

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from tutormax.schemas.common import EnvelopeSchema, Id, StrictNumber, Text
+from tutormax.schemas.common import EnvelopeSchema, Id, OneOf, StrictNumber, Text
 
 BANDS = ("beginner", "early_elementary", "late_elementary", "middle_school", "advanced")
 
@@ -12,7 +12,7 @@ class BookCatalogedSchema(EnvelopeSchema):
     title = Text(max_length=1000, required=True)
     author = Text(max_length=500, allow_none=True)
     reading_level = StrictNumber(allow_none=True, validate=validate.Range(min=0))
-    difficulty_band = fields.String(allow_none=True, validate=validate.OneOf(BANDS))
+    difficulty_band = OneOf(BANDS, allow_none=True)
 
 
 class BookCheckedOutSchema(EnvelopeSchema):

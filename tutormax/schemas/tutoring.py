@@ -5,12 +5,18 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from tutormax.rules.tutoring import WINDOWS
 from tutormax.schemas.common import (
     DateOrDateTime,
+    NUMBER_LIMIT,
+    Email,
     EnvelopeSchema,
     Id,
+    JsonObject,
+    Limit,
     OffsetDateTime,
+    OneOf,
     StrictBoolean,
     StrictInteger,
     StrictNumber,
+    String,
     Text,
 )
 
@@ -20,9 +26,9 @@ Rating = lambda **kw: StrictInteger(validate=validate.Range(min=1, max=5), **kw)
 class TutorUpsertedSchema(EnvelopeSchema):
     tutor_id = Id(required=True)
     name = Text(max_length=200, required=True)
-    email = fields.Email(required=True, validate=validate.Length(max=320))
+    email = Email(required=True, validate=validate.Length(max=320))
     onboarding_date = DateOrDateTime(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(("active", "inactive", "churned")))
+    status = OneOf(("active", "inactive", "churned"), required=True)
     subjects = fields.List(Text(max_length=128), required=True, validate=validate.Length(max=200))
     education_level = Text(max_length=128, allow_none=True)
     location = Text(max_length=256, allow_none=True)
@@ -38,7 +44,7 @@ class SessionCompletedSchema(EnvelopeSchema):
     actual_start = OffsetDateTime(allow_none=True, load_default=None)
     duration_minutes = StrictInteger(required=True, validate=validate.Range(min=1))
     subject = Text(max_length=128, required=True)
-    session_type = fields.String(load_default="1-on-1", validate=validate.OneOf(("1-on-1", "group")))
+    session_type = OneOf(("1-on-1", "group"), load_default="1-on-1")
     tutor_initiated_reschedule = StrictBoolean(load_default=False)
     no_show = StrictBoolean(load_default=False)
     late_start_minutes = StrictInteger(load_default=0, validate=validate.Range(min=0))
@@ -60,22 +66,22 @@ class FeedbackSubmittedSchema(EnvelopeSchema):
     helpfulness_rating = Rating(allow_none=True, load_default=None)
     would_recommend = StrictBoolean(allow_none=True, load_default=None)
     improvement_areas = fields.List(Text(max_length=128), allow_none=True, load_default=list)
-    free_text_feedback = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=20000))
+    free_text_feedback = String(allow_none=True, load_default=None, validate=validate.Length(max=20000))
     submitted_at = OffsetDateTime(allow_none=True, load_default=None)
 
 
 class TutorActivitySchema(EnvelopeSchema):
     tutor_id = Id(required=True)
     activity_type = Text(max_length=64, required=True)
-    metadata = fields.Dict(keys=fields.String(), allow_none=True, load_default=dict)
+    metadata = JsonObject(allow_none=True, load_default=dict)
 
     @validates_schema
     def _response_time(self, data: dict, **_: object) -> None:
         value = (data.get("metadata") or {}).get("response_time_minutes")
         if value is None:
             return
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ValidationError({"metadata": {"response_time_minutes": ["Must be a number ≥ 0."]}})
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= NUMBER_LIMIT:
+            raise ValidationError({"metadata": {"response_time_minutes": [f"Must be a number from 0 to {NUMBER_LIMIT:g}."]}})
 
 
 EVENT_SCHEMAS = {
@@ -144,11 +150,11 @@ class TutorMetricsSchema(Schema):
 
 
 class MetricsQuerySchema(Schema):
-    window = fields.String(validate=validate.OneOf(WINDOW_NAMES), metadata={"description": "Only this window"})
+    window = OneOf(WINDOW_NAMES, metadata={"description": "Only this window"})
 
 
 class HistoryQuerySchema(Schema):
-    window = fields.String(load_default="30day", validate=validate.OneOf(WINDOW_NAMES))
+    window = OneOf(WINDOW_NAMES, load_default="30day")
     days = fields.Integer(load_default=90, validate=validate.Range(min=1, max=3660))
 
 
@@ -165,7 +171,7 @@ class TutorMetricsHistorySchema(Schema):
 
 
 class SessionsQuerySchema(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    limit = Limit(50, 500)
 
 
 class FeedbackSchema(Schema):

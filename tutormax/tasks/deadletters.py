@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from tutormax import metrics
 from tutormax.db import session_scope
+from tutormax.logs import scrub
 from tutormax.models.events import STATUS_DEAD_LETTERED, STATUS_RECEIVED, DeadLetter, Event, OutboxEntry
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,11 @@ DeadLetterEntry = tuple[int, str, str, str, int]  # (event_pk, stage, reason, er
 
 
 def dead_letter(entries: Sequence[DeadLetterEntry]) -> list[int]:
-    """Dead-letter events still `received`; returns those moved (idempotent under redelivery)."""
+    """Dead-letter events still `received`; returns those moved (idempotent under redelivery).
+
+    The error text is redacted here, whoever built it: operators read statement and
+    constraint names, never the row's values (a tutor's email, free text).
+    """
     by_pk = {e[0]: e for e in entries}
     with session_scope() as session:
         moved = session.scalars(
@@ -32,7 +37,7 @@ def dead_letter(entries: Sequence[DeadLetterEntry]) -> list[int]:
         if moved:
             stmt = insert(DeadLetter).values([
                 {"event_pk": pk, "stage": by_pk[pk][1], "reason": by_pk[pk][2],
-                 "error": by_pk[pk][3][:4000], "attempts": by_pk[pk][4]}
+                 "error": scrub(by_pk[pk][3])[:4000], "attempts": by_pk[pk][4]}
                 for pk in moved
             ])
             session.execute(stmt.on_conflict_do_update(

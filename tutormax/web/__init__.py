@@ -11,13 +11,14 @@ from sqlalchemy import exc as sa_exc
 from flask_smorest import Api
 from prometheus_client import CollectorRegistry
 from prometheus_flask_exporter import PrometheusMetrics
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from tutormax import __version__
 from tutormax.celery_app import celery_init_app
 from tutormax.config import get_settings
-from tutormax.logs import configure_logging
+from tutormax.logs import configure_logging, describe_error
 from tutormax.metrics import RedisMetricsCollector
+from tutormax.web import inbound, openapi
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
@@ -25,6 +26,9 @@ MAX_BODY_BYTES = 1024 * 1024
 
 class TutorMaxApi(Api):
     """flask-smorest Api with SPEC §4 errors: always a message, per-field `errors`."""
+
+    # Every status an operation answers is declared by openapi.ErrorResponses, not hidden in `default`.
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error: HTTPException):
         payload, code, headers = super().handle_http_exception(error)
@@ -36,9 +40,40 @@ class TutorMaxApi(Api):
             (location, inner), = errors.items()
             if location in ("json", "query", "path", "headers", "form") and isinstance(inner, dict):
                 payload["errors"] = inner
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            headers = {**headers, "Allow": ", ".join(sorted(error.valid_methods))}
         if code >= 500:
-            log.error("request failed", extra={"status": code})
+            # A bug stays a 500; the caller gets the correlation id to quote, the log has the cause.
+            correlation = inbound.correlation_id()
+            cause = getattr(error, "original_exception", None)
+            payload["message"] = f"Internal error; quote correlation id {correlation} when reporting it."
+            log.error("request failed", extra={"status": code, "correlation_id": correlation},
+                      exc_info=(type(cause), cause, cause.__traceback__) if cause is not None else None)
         return payload, code, headers
+
+
+def _refused_by_database(error: Exception):
+    """The database refused a value of the request (SQLSTATE class 22, data exception): 422, not 500.
+
+    Validation stops such values earlier; this is the last resort. Anything else a driver
+    raises (an integrity or programming error) is a bug in TutorMax and stays a 500.
+    """
+    if not _input_at_fault(error):
+        raise error
+    log.warning("database refused a request value",
+                extra={"correlation_id": inbound.correlation_id(), "error": describe_error(error)})
+    body = {"code": 422, "status": "Unprocessable Entity",
+            "message": "A value in the request cannot be stored or compared by the database."}
+    return body, 422
+
+
+def _input_at_fault(error: Exception) -> bool:
+    if isinstance(error, sa_exc.DataError):
+        sqlstate = getattr(error.orig, "sqlstate", None) or ""
+        # psycopg refuses NUL in text itself, before sending: no SQLSTATE, still the value's fault.
+        return sqlstate.startswith("22") or not sqlstate
+    # psycopg cannot encode an unpaired surrogate to UTF-8.
+    return isinstance(error, UnicodeEncodeError) and "surrogates not allowed" in str(error)
 
 
 def _unavailable(error: Exception):
@@ -77,7 +112,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
-    api = TutorMaxApi(app)
+    # Before any blueprint: the strict JSON parser and the id converters become the app's defaults.
+    inbound.install(app)
+    api = TutorMaxApi(app, spec_kwargs={"extra_plugins": [openapi.ErrorResponses()]})
+    openapi.register_types(api)
+    app.register_error_handler(sa_exc.DataError, _refused_by_database)
+    app.register_error_handler(UnicodeEncodeError, _refused_by_database)
     for error in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, redis.ConnectionError,
                   redis.TimeoutError):
         app.register_error_handler(error, _unavailable)

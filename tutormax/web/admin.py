@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
+from tutormax.schemas.common import Limit, Offset, OneOf
 from tutormax.tasks import deadletters
 from tutormax.web.auth import require_scope
 
@@ -13,9 +14,9 @@ blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin", description="Oper
 
 
 class DeadLetterQuerySchema(Schema):
-    state = fields.String(load_default="open", validate=validate.OneOf(("open", "replayed", "discarded", "all")))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    state = OneOf(("open", "replayed", "discarded", "all"), load_default="open")
+    limit = Limit(100, 1000)
+    offset = Offset()
 
 
 class DeadLetterSchema(Schema):

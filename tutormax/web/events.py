@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
-from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
@@ -17,37 +14,20 @@ from tutormax.schemas.events import (
     MAX_BATCH,
     BatchResultSchema,
     EventAcceptedSchema,
-    EventInSchema,
     EventStatusSchema,
     validate_event,
 )
 from tutormax.web.auth import current_principal, require_scope
+from tutormax.web.inbound import correlation_id, json_body
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Event ingestion")
-
-
-def correlation_id() -> str:
-    """The caller's X-Correlation-ID (or X-Request-ID), else a new one."""
-    if "correlation_id" not in g:
-        given = request.headers.get("X-Correlation-ID") or request.headers.get("X-Request-ID") or ""
-        g.correlation_id = given[:64] if given.strip() else uuid.uuid4().hex
-    return g.correlation_id
-
-
-def json_body() -> object:
-    """The parsed JSON body: 415 for another content type, 400 for malformed JSON."""
-    if not request.is_json:
-        abort(415, message="Send the event as JSON with `Content-Type: application/json`.")
-    data = request.get_json(silent=True)
-    if data is None:
-        abort(400, message="The request body is not valid JSON.")
-    return data
 
 
 @blp.route("")
 class Events(MethodView):
     @require_scope("events:write")
-    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": EventInSchema}}})
+    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
+        "$ref": "#/components/schemas/EventIn"}}}})
     @blp.response(202, EventAcceptedSchema)
     @blp.alt_response(422, description="Validation failed; `errors` maps fields to messages")
     def post(self):
@@ -65,8 +45,13 @@ class Events(MethodView):
 class EventBatch(MethodView):
     @require_scope("events:write")
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "properties": {"events": {"type": "array", "maxItems": MAX_BATCH,
-                                                    "items": {"$ref": "#/components/schemas/EventIn"}}}}}}})
+        "type": "object", "required": ["events"], "additionalProperties": False,
+        "properties": {"events": {
+            "type": "array", "minItems": 1, "maxItems": MAX_BATCH,
+            # Each item is judged alone against EventIn: an invalid one is answered `invalid` in
+            # `results` (still 200) while the valid ones are stored, so any JSON value may be sent.
+            "items": {"description": "An event (see EventIn); invalid items are reported per index"},
+        }}}}}})
     @blp.response(200, BatchResultSchema)
     def post(self):
         """Accept up to 1000 events; valid ones are stored even when others are invalid."""
