@@ -41,6 +41,8 @@ def get_engine() -> Engine:
             # open and close overflow connections; created lazily.
             pool_size=16,
             max_overflow=16,
+            # Errors and logs name statements, never their values (payloads hold personal data).
+            hide_parameters=True,
         )
         _ping_idle_connections(_engine)
         _factory = sessionmaker(bind=_engine, expire_on_commit=False)
