@@ -87,6 +87,17 @@ def autocommit_connection() -> Iterator[Connection]:
         yield conn
 
 
+@contextmanager
+def read_session() -> Iterator[Session]:
+    """A session for reads only, in autocommit: no BEGIN/COMMIT round trips.
+
+    Under READ COMMITTED every statement sees its own snapshot anyway, so a read
+    transaction would buy no consistency; leaving it out saves two round trips.
+    """
+    with autocommit_connection() as conn, Session(bind=conn) as session:
+        yield session
+
+
 def dispose_engine() -> None:
     """Drop pooled connections: call after fork (worker_process_init) and on settings change."""
     global _engine, _factory
@@ -116,4 +127,4 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-__all__ = ["Base", "get_engine", "dispose_engine", "session_scope", "autocommit_connection", "utcnow", "func"]
+__all__ = ["Base", "get_engine", "dispose_engine", "session_scope", "autocommit_connection", "read_session", "utcnow", "func"]

@@ -34,6 +34,7 @@ __all__ = [
     "latest_grades",
     "mastery_by_standard",
     "mastery_from_totals",
+    "mastery_score",
     "median",
     "order_key",
     "risk_flags",
@@ -249,6 +250,16 @@ def risk_flags(
     return flags
 
 
+def mastery_score(latest_score: Decimal | float | int) -> float:
+    """SPEC §3.1 `mastery_score`: the latest graded score ÷ 100, rounded once to a float.
+
+    Dividing a Decimal by 100 only moves its exponent and a float division is
+    correctly rounded, so this equals the exact quotient rounded once, without
+    the cost of a Fraction (dashboards compute it for every student × standard).
+    """
+    return float(latest_score / 100)
+
+
 def mastery_from_totals(
     student_id: str,
     standard_id: str,
@@ -267,7 +278,7 @@ def mastery_from_totals(
     return MasteryResult(
         student_id=student_id,
         standard_id=standard_id,
-        mastery_score=float(Fraction(latest_score) / 100),
+        mastery_score=mastery_score(latest_score),
         attempts=attempts,
         average_score=float(Fraction(score_total) / (attempts * 100)),
         last_assessed_at=last_assessed_at,

@@ -57,6 +57,11 @@ PUBLISH_ERRORS = (kombu.exceptions.OperationalError, redis.RedisError, OSError)
 MAX_TRANSIENT_RETRIES = 10
 MAX_BACKOFF_SECONDS = 300  # far below the broker's visibility_timeout (see celeryconfig)
 
+# A referenced record usually arrives within moments (producers reorder within small
+# windows): the first retry comes after a quarter second, then doubling up to a minute.
+REFERENCE_FIRST_WAIT_SECONDS = 0.25
+REFERENCE_MAX_WAIT_SECONDS = 60.0
+
 DOORBELL_KEY = "tutormax:doorbell:"
 # A ring whose validate message was lost (a web process killed between SET and
 # publish) silences its domain's doorbell at most this long; the sweeper also rings.
@@ -260,7 +265,7 @@ def _schedule_waits(stage: str, domain: str, waiting: Mapping[int, AwaitReferenc
     limit = timedelta(seconds=get_settings().reference_wait_seconds)
     now = utcnow()
     expired: list[tuple[int, str, str, str, int]] = []
-    by_delay: dict[int, list[int]] = defaultdict(list)
+    by_delay: dict[float, list[int]] = defaultdict(list)
     with session_scope() as session:
         known = set(session.scalars(select(OutboxEntry.event_pk).where(OutboxEntry.event_pk.in_(list(waiting)))))
         for event_pk in set(waiting) - known:
@@ -280,7 +285,8 @@ def _schedule_waits(stage: str, domain: str, waiting: Mapping[int, AwaitReferenc
                 exc = waiting[row.event_pk]
                 expired.append((row.event_pk, stage, exc.reason, str(exc), row.wait_attempts))
                 continue
-            delay = max(1, min(backoff_seconds(row.wait_attempts - 1, cap=60), int(remaining + 0.999)))
+            delay = min(REFERENCE_FIRST_WAIT_SECONDS * 2 ** (row.wait_attempts - 1), REFERENCE_MAX_WAIT_SECONDS,
+                        max(remaining, REFERENCE_FIRST_WAIT_SECONDS))
             row.due_at = now + timedelta(seconds=delay)
             by_delay[delay].append(row.event_pk)
     if expired:
@@ -333,7 +339,7 @@ def stage_task(stage: str, domain: str):
     return RECOMPUTE_TASKS[domain] if stage == "recompute" else STAGE_TASKS[stage]
 
 
-def send_stage(stage: str, domain: str, ids: Sequence[int] | None, countdown: int | None = None) -> bool:
+def send_stage(stage: str, domain: str, ids: Sequence[int] | None, countdown: float | None = None) -> bool:
     """Publish one stage task; False when the broker is unreachable (the sweeper repairs it)."""
     try:
         stage_task(stage, domain).apply_async((None if ids is None else list(ids),), {"domain": domain},
@@ -350,7 +356,7 @@ def chunked(ids: Sequence[int], size: int) -> Iterable[list[int]]:
         yield list(ids[i:i + size])
 
 
-def dispatch(groups: Mapping[str, Sequence[int]], start: str = "validate", countdown: int | None = None) -> bool:
+def dispatch(groups: Mapping[str, Sequence[int]], start: str = "validate", countdown: float | None = None) -> bool:
     """Start chains for explicit {domain: ids} from stage `start`; False when the broker is unreachable.
 
     For repairs, replays and referential waits; new events ring the doorbell instead.

@@ -14,7 +14,7 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from tutormax.db import session_scope
+from tutormax.db import read_session
 from tutormax.models.learning import (
     LearningActivity,
     LearningClassRollup,
@@ -24,7 +24,7 @@ from tutormax.models.learning import (
     LearningPair,
     LearningRiskFlag,
 )
-from tutormax.rules.learning import MasteryResult, mastery_by_standard, mastery_from_totals
+from tutormax.rules.learning import MasteryResult, mastery_by_standard, mastery_from_totals, mastery_score
 from tutormax.schemas.learning import (
     ClassRiskSchema,
     ClassDashboardSchema,
@@ -84,18 +84,25 @@ def require_student(session: Session, student_id: str) -> None:
 
 def class_dashboard(session: Session, class_id: str, teacher_id: str) -> dict:
     """The dashboard of one class (the caller has checked the class is visible)."""
-    rollup = session.get(LearningClassRollup, class_id)
+    # Columns, not ORM objects: this page is read far more often than it changes.
+    rollup = session.execute(
+        select(LearningClassRollup.student_count, LearningClassRollup.assignment_count,
+               LearningClassRollup.completion_rate, LearningClassRollup.average_score)
+        .where(LearningClassRollup.class_id == class_id)
+    ).first()
     at_risk = session.execute(
         select(LearningRiskFlag.student_id, LearningRiskFlag.reasons)
         .where(LearningRiskFlag.class_id == class_id).order_by(LearningRiskFlag.student_id)
     ).all()
-    recent = session.scalars(
-        select(LearningActivity).where(LearningActivity.class_id == class_id)
+    recent = session.execute(
+        select(LearningActivity.event_type, LearningActivity.student_id, LearningActivity.assignment_id,
+               LearningActivity.score, LearningActivity.timestamp)
+        .where(LearningActivity.class_id == class_id)
         .order_by(LearningActivity.timestamp.desc(), LearningActivity.event_pk.desc())
         .limit(RECENT_ACTIVITY)
     ).all()
-    masteries = session.scalars(
-        select(LearningMastery)
+    masteries = session.execute(
+        select(LearningMastery.standard_id, LearningMastery.latest_score)
         .join(LearningClassStandard, (LearningClassStandard.student_id == LearningMastery.student_id)
               & (LearningClassStandard.standard_id == LearningMastery.standard_id))
         .where(LearningClassStandard.class_id == class_id)
@@ -114,11 +121,12 @@ def class_dashboard(session: Session, class_id: str, teacher_id: str) -> dict:
              "score": _score(a.score), "timestamp": _utc(a.timestamp)}
             for a in recent
         ],
-        "mastery_by_standard": mastery_by_standard((m.standard_id, _mastery(m).mastery_score) for m in masteries),
+        "mastery_by_standard": mastery_by_standard((m.standard_id, mastery_score(m.latest_score)) for m in masteries),
     }
 
 
-def _mastery(row: LearningMastery) -> MasteryResult:
+def _mastery(row) -> MasteryResult:
+    """A mastery row (ORM object or Core row with the same columns) as the rule's result."""
     return mastery_from_totals(row.student_id, row.standard_id, row.attempts, row.score_total, row.latest_score,
                                _utc(row.latest_at))
 
@@ -166,7 +174,7 @@ class ClassDashboard(MethodView):
     def get(self, teacher_id: str, class_id: str):
         """A teacher's view of one class: rollup, at-risk students, recent activity, mastery by standard."""
         bound = current_principal().teacher_id
-        with session_scope() as session:
+        with read_session() as session:
             if (bound is not None and bound != teacher_id) or not _class_linked(session, class_id, teacher_id):
                 abort(404, message=f"No class {class_id} for teacher {teacher_id}.")
             return class_dashboard(session, class_id, teacher_id)
@@ -179,7 +187,7 @@ class StudentMastery(MethodView):
     @blp.alt_response(404, description="No learning event names this student (or not visible to this key)")
     def get(self, student_id: str):
         """Mastery per standard across classes, by standard_id; `[]` for a known student never graded."""
-        with session_scope() as session:
+        with read_session() as session:
             require_student(session, student_id)
             return {"student_id": student_id, "mastery": student_mastery(session, student_id)}
 
@@ -192,7 +200,7 @@ class StudentTimeline(MethodView):
     @blp.alt_response(404, description="Unknown class, or no event of this student in it")
     def get(self, args: dict, class_id: str, student_id: str):
         """The student's learning events in the class, newest first."""
-        with session_scope() as session:
+        with read_session() as session:
             require_class(session, class_id)
             events = student_timeline(session, class_id, student_id, args["limit"])
             if not events:
@@ -207,7 +215,7 @@ class ClassRisk(MethodView):
     @blp.alt_response(404, description="Unknown class (or not visible to this key)")
     def get(self, class_id: str):
         """The class's flagged students with their reasons and the figures behind them."""
-        with session_scope() as session:
+        with read_session() as session:
             require_class(session, class_id)
             return {"class_id": class_id, "students": class_risk(session, class_id)}
 

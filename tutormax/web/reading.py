@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy.orm import Session
 
-from tutormax.db import session_scope
+from tutormax.db import read_session
 from tutormax.models.reading import Book, ReadingProfile
 from tutormax.rules.reading import BANDS
 from tutormax.schemas.reading import BookSchema, ReadingProfileSchema
@@ -63,7 +63,7 @@ class StudentReadingProfile(MethodView):
     @blp.alt_response(404, description="The student has no checkout (or is not in the teacher's classes)")
     def get(self, student_id: str):
         """A student's reading profile: band histogram, dominant and recent band, trend, stability."""
-        with session_scope() as session:
+        with read_session() as session:
             profile = student_reading_profile(session, student_id)
             if profile is None:
                 abort(404, message="No reading profile for this student.")
@@ -77,7 +77,7 @@ class BookEntry(MethodView):
     @blp.alt_response(404, description="The book was never cataloged")
     def get(self, book_id: str):
         """A book's catalog entry (the newest BOOK_CATALOGED) with its band."""
-        with session_scope() as session:
+        with read_session() as session:
             book = book_entry(session, book_id)
             if book is None:
                 abort(404, message="No catalog entry for this book.")

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tutormax.db import session_scope, utcnow
+from tutormax.db import read_session, utcnow
 from tutormax.models.tutoring import (
     METRIC_FIELDS,
     SessionFeedback,
@@ -100,7 +100,7 @@ class TutorRecord(MethodView):
     @blp.response(200, TutorSchema)
     def get(self, tutor_id: str):
         """The tutor record with its derived fields."""
-        with session_scope() as session:
+        with read_session() as session:
             return tutor_record(session, tutor_id)
 
 
@@ -112,7 +112,7 @@ class TutorMetricsView(MethodView):
     def get(self, args: dict, tutor_id: str):
         """Current metrics per window (`7day`, `30day`, `90day`), or only the `window` asked for."""
         windows = [args["window"]] if args.get("window") else list(WINDOWS)
-        with session_scope() as session:
+        with read_session() as session:
             return tutor_metrics(session, tutor_id, windows)
 
 
@@ -123,7 +123,7 @@ class TutorMetricsHistoryView(MethodView):
     @blp.response(200, TutorMetricsHistorySchema)
     def get(self, args: dict, tutor_id: str):
         """One row per UTC day of the last `days` days for `window`, oldest first."""
-        with session_scope() as session:
+        with read_session() as session:
             return tutor_metrics_history(session, tutor_id, args["window"], args["days"])
 
 
@@ -180,7 +180,7 @@ class TutorSessionsView(MethodView):
     @blp.response(200, TutorSessionsSchema)
     def get(self, args: dict, tutor_id: str):
         """The tutor's enriched sessions, newest scheduled_start first, each with its feedback or null."""
-        with session_scope() as session:
+        with read_session() as session:
             return tutor_sessions(session, tutor_id, args["limit"])
 
 
