@@ -6,19 +6,18 @@ in them; anything else answers 404, exactly like something that does not exist.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from decimal import Decimal
 
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, text
 from sqlalchemy.orm import Session
 
 from tutormax.db import read_session
 from tutormax.models.learning import (
     LearningActivity,
-    LearningClassRollup,
-    LearningClassStandard,
     LearningClassTeacher,
     LearningMastery,
     LearningPair,
@@ -43,7 +42,7 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
-def _score(value: Decimal | None) -> float | None:
+def _score(value: Decimal | float | None) -> float | None:
     return None if value is None else float(value)
 
 
@@ -82,46 +81,53 @@ def require_student(session: Session, student_id: str) -> None:
         abort(404, message=f"No student {student_id}.")
 
 
+# The dashboard in one round trip: it is read far more often than it changes. Numbers
+# travel as JSON text and are parsed as Decimal, so they convert exactly as Core rows do.
+_CLASS_DASHBOARD = text("""
+    SELECT json_build_object(
+        'rollup', (SELECT json_build_object(
+                       'student_count', student_count, 'assignment_count', assignment_count,
+                       'completion_rate', completion_rate, 'average_score', average_score)
+                   FROM learning_class_rollups WHERE class_id = :class_id),
+        'at_risk', (SELECT coalesce(json_agg(json_build_array(student_id, reasons) ORDER BY student_id), '[]')
+                    FROM learning_risk_flags WHERE class_id = :class_id),
+        'recent', (SELECT coalesce(json_agg(json_build_array(event_type, student_id, assignment_id, score,
+                                                             to_char("timestamp" AT TIME ZONE 'UTC',
+                                                                     'YYYY-MM-DD"T"HH24:MI:SS.US'))
+                                            ORDER BY "timestamp" DESC, event_pk DESC), '[]')
+                   FROM (SELECT * FROM learning_activity WHERE class_id = :class_id
+                         ORDER BY "timestamp" DESC, event_pk DESC LIMIT :recent) AS newest),
+        'mastery', (SELECT coalesce(json_agg(json_build_array(m.standard_id, m.latest_score)), '[]')
+                    FROM learning_mastery m
+                    JOIN learning_class_standards cs
+                      ON cs.student_id = m.student_id AND cs.standard_id = m.standard_id
+                    WHERE cs.class_id = :class_id)
+    )::text
+""")
+
+
 def class_dashboard(session: Session, class_id: str, teacher_id: str) -> dict:
     """The dashboard of one class (the caller has checked the class is visible)."""
-    # Columns, not ORM objects: this page is read far more often than it changes.
-    rollup = session.execute(
-        select(LearningClassRollup.student_count, LearningClassRollup.assignment_count,
-               LearningClassRollup.completion_rate, LearningClassRollup.average_score)
-        .where(LearningClassRollup.class_id == class_id)
-    ).first()
-    at_risk = session.execute(
-        select(LearningRiskFlag.student_id, LearningRiskFlag.reasons)
-        .where(LearningRiskFlag.class_id == class_id).order_by(LearningRiskFlag.student_id)
-    ).all()
-    recent = session.execute(
-        select(LearningActivity.event_type, LearningActivity.student_id, LearningActivity.assignment_id,
-               LearningActivity.score, LearningActivity.timestamp)
-        .where(LearningActivity.class_id == class_id)
-        .order_by(LearningActivity.timestamp.desc(), LearningActivity.event_pk.desc())
-        .limit(RECENT_ACTIVITY)
-    ).all()
-    masteries = session.execute(
-        select(LearningMastery.standard_id, LearningMastery.latest_score)
-        .join(LearningClassStandard, (LearningClassStandard.student_id == LearningMastery.student_id)
-              & (LearningClassStandard.standard_id == LearningMastery.standard_id))
-        .where(LearningClassStandard.class_id == class_id)
-    ).all()
+    raw = session.execute(_CLASS_DASHBOARD, {"class_id": class_id, "recent": RECENT_ACTIVITY}).scalar_one()
+    found = json.loads(raw, parse_float=Decimal)
+    # Linked but not yet recomputed (its first chain is in flight): an empty class.
+    rollup = found["rollup"] or {"student_count": 0, "assignment_count": 0, "completion_rate": None,
+                                 "average_score": None}
     return {
         "class_id": class_id,
         "teacher_id": teacher_id,
-        # Linked but not yet recomputed (its first chain is in flight): an empty class.
-        "student_count": rollup.student_count if rollup else 0,
-        "assignment_count": rollup.assignment_count if rollup else 0,
-        "completion_rate": rollup.completion_rate if rollup else None,
-        "average_score": rollup.average_score if rollup else None,
-        "at_risk_students": [{"student_id": s, "reasons": list(r)} for s, r in at_risk],
+        "student_count": rollup["student_count"],
+        "assignment_count": rollup["assignment_count"],
+        "completion_rate": _score(rollup["completion_rate"]),
+        "average_score": _score(rollup["average_score"]),
+        "at_risk_students": [{"student_id": s, "reasons": list(r)} for s, r in found["at_risk"]],
         "recent_activity": [
-            {"event_type": a.event_type, "student_id": a.student_id, "assignment_id": a.assignment_id,
-             "score": _score(a.score), "timestamp": _utc(a.timestamp)}
-            for a in recent
+            {"event_type": kind, "student_id": student, "assignment_id": assignment, "score": _score(score),
+             "timestamp": datetime.fromisoformat(utc).replace(tzinfo=timezone.utc)}
+            for kind, student, assignment, score, utc in found["recent"]
         ],
-        "mastery_by_standard": mastery_by_standard((m.standard_id, mastery_score(m.latest_score)) for m in masteries),
+        "mastery_by_standard": mastery_by_standard(
+            (standard_id, mastery_score(latest)) for standard_id, latest in found["mastery"]),
     }
 
 
