@@ -29,6 +29,14 @@ TEST_ENV = {
 }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs the servers (directly or through app/client/keys) `stack`,
+    so `make test-fast` (`-m "not stack"`) runs the rest without starting anything."""
+    for item in items:
+        if "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.stack)
+
+
 @pytest.fixture(scope="session")
 def stack():
     """Real PostgreSQL + Redis + Celery workers (pipeline, recompute+maintenance) + beat."""

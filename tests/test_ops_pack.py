@@ -145,7 +145,8 @@ def test_every_alert_has_unit_tests_and_a_runbook():
     annotations = re.findall(r"runbook: \"docs/operations\.md#(\w+):", ALERTS.read_text())
     for name in names:
         # Each alert is tested firing (expected labels) and silent (no alerts expected).
-        assert re.search(rf"alertname: {name}\n\s+exp_alerts:\n\s+- exp_labels:", tests), f"{name} never fires in tests.yml"
+        assert re.search(rf"alertname: {name}\n\s+exp_alerts:\n\s+- exp_labels:", tests), \
+            f"{name} never fires in tests.yml"
         assert re.search(rf"alertname: {name}\n\s+exp_alerts: \[\]", tests), f"{name} never stays silent in tests.yml"
         assert re.search(rf"^### {name}$", runbook, re.MULTILINE), f"docs/operations.md has no runbook for {name}"
         assert name.lower() in annotations, f"{name}'s runbook annotation does not point at its section"
@@ -178,7 +179,8 @@ def test_dashboard_is_valid_and_every_query_names_an_exposed_metric(live_metrics
             used |= names
     # What an on-call engineer looks for (issue 16): rates by type, freshness, queues,
     # oldest event, dead letters, recomputes and coalescing, request latency and errors.
-    for name in ("tutormax_events_ingested_total", "tutormax_events_processed_total", "tutormax_event_e2e_seconds_bucket",
+    for name in ("tutormax_events_ingested_total", "tutormax_events_processed_total",
+                 "tutormax_event_e2e_seconds_bucket",
                  "tutormax_queue_depth", "tutormax_outbox_oldest_age_seconds", "tutormax_dead_letters_open",
                  "tutormax_recomputes_total", "tutormax_recomputes_coalesced_total", "tutormax_workers",
                  "tutormax_beat_last_success_timestamp_seconds", "flask_http_request_duration_seconds_bucket",

@@ -377,12 +377,15 @@ def _freshness(events: list[dict], url: str, key: str, rate: float) -> None:
     tasks = (_pipeline_tasks() - tasks_before) / max(1, last - first + 1)
     say(f"freshness at {rate:.0f} events/s offered, {len(rows)} mixed events (received → processed)",
         f"p50 {statistics.median(in_order):.3f} s, p99 {_p(in_order, 0.99):.3f} s "
-        f"({len(rows) - len(in_order)} tutoring events sent before their tutor or session, which wait for it by design; "
+        f"({len(rows) - len(in_order)} tutoring events sent before their tutor or session, "
+        "which wait for it by design; "
         f"all events: p50 {statistics.median(everything):.3f} s, p99 {_p(everything, 0.99):.3f} s)")
     say(f"stage medians at {rate:.0f} events/s",
-        "received → validated {:.3f} s, → enriched {:.3f} s, → persisted {:.3f} s, → processed {:.3f} s".format(*stages))
-    say(f"POST latency at {rate:.0f} events/s", f"p50 {statistics.median(posts) * 1000:.1f} ms, "
-                                                f"p99 {_p(posts, 0.99) * 1000:.1f} ms; {tasks:.2f} pipeline tasks/event")
+        "received → validated {:.3f} s, → enriched {:.3f} s, → persisted {:.3f} s, → processed {:.3f} s"
+        .format(*stages))
+    say(f"POST latency at {rate:.0f} events/s",
+        f"p50 {statistics.median(posts) * 1000:.1f} ms, p99 {_p(posts, 0.99) * 1000:.1f} ms; "
+        f"{tasks:.2f} pipeline tasks/event")
 
 
 def _bench_freshness_and_reads(sim: Simulator, url: str, key: str) -> None:
@@ -480,7 +483,8 @@ def _bench_debounce(sim: Simulator, url: str, key: str) -> None:
     sessions = [
         {**sim._envelope("tutoring", "SESSION_COMPLETED", now - timedelta(hours=i)), "session_id": f"{tutor_id}-{i}",
          "tutor_id": tutor_id, "student_id": f"st-{i}", "session_number": 1 + i % 4,
-         "scheduled_start": (now - timedelta(hours=i)).isoformat(), "actual_start": (now - timedelta(hours=i)).isoformat(),
+         "scheduled_start": (now - timedelta(hours=i)).isoformat(),
+         "actual_start": (now - timedelta(hours=i)).isoformat(),
          "duration_minutes": 45, "subject": "math"}
         for i in range(100)
     ]

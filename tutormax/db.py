@@ -130,4 +130,5 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-__all__ = ["Base", "get_engine", "dispose_engine", "session_scope", "autocommit_connection", "read_session", "utcnow", "func"]
+__all__ = ["Base", "get_engine", "dispose_engine", "session_scope", "autocommit_connection", "read_session",
+           "utcnow", "func"]

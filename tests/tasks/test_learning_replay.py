@@ -21,7 +21,8 @@ from tests.helpers import auth, post_batch, wait_finished
 BASE = datetime(2026, 9, 1, 8, 0, tzinfo=timezone.utc)
 # Few students and assignments, many grades: regrades and out-of-order pairs are common.
 STUDENTS = 2
-OFFSETS = {"Z": timezone.utc, "+02:00": timezone(timedelta(hours=2)), "-05:30": timezone(timedelta(hours=-5, minutes=-30))}
+OFFSETS = {"Z": timezone.utc, "+02:00": timezone(timedelta(hours=2)),
+           "-05:30": timezone(timedelta(hours=-5, minutes=-30))}
 _counter = itertools.count()
 
 learning_event = st.fixed_dictionaries({

@@ -129,7 +129,8 @@ def test_relevel_updates_every_reader_and_an_older_catalog_event_never_wins(clie
     stale = post_processed(client, keys, catalog(uid, 3, shelf_book, "2026-09-03T10:00:00Z",
                                                  difficulty_band="beginner"))
     entry = book(client, keys, shelf_book)
-    assert (entry["band"], entry["reading_level"], entry["difficulty_band"], entry["title"], entry["last_event_id"]) == (
+    assert (entry["band"], entry["reading_level"], entry["difficulty_band"], entry["title"],
+            entry["last_event_id"]) == (
         "advanced", 9.0, None, "Title 2", relevel)
     assert stale != relevel and first != relevel
 
@@ -154,5 +155,6 @@ def test_an_older_catalog_event_arriving_first_is_replaced_by_the_newer_one(clie
                                                  difficulty_band="middle_school"))
     # 10:00+02:00 is 08:00Z, older than 09:00:01Z.
     entry = book(client, keys, book_id)
-    assert (entry["band"], entry["difficulty_band"], entry["last_event_id"]) == ("middle_school", "middle_school", newer)
+    assert (entry["band"], entry["difficulty_band"], entry["last_event_id"]) == (
+        "middle_school", "middle_school", newer)
     assert entry["cataloged_at"].startswith("2026-09-01T09:00:01")

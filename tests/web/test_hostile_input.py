@@ -65,7 +65,8 @@ def session(uid: str, **fields: object) -> str:
 
 
 def activity(uid: str, metadata_text: str) -> str:
-    return ('{"event_id": "%s-act", "source": "tutoring", "type": "TUTOR_ACTIVITY", "timestamp": "2026-09-01T08:00:00Z",'
+    return ('{"event_id": "%s-act", "source": "tutoring", "type": "TUTOR_ACTIVITY",'
+            ' "timestamp": "2026-09-01T08:00:00Z",'
             ' "tutor_id": "t-%s", "activity_type": "login", "metadata": %s}' % (uid, uid, metadata_text))
 
 

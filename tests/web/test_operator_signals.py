@@ -71,11 +71,13 @@ def test_dead_letters_open_by_reason(client, stack, keys, uid):
     try:
         assert signal(client, "tutormax_dead_letters_open", reason=reason) == 3
         # An operator discards one: two stay open.
-        assert client.delete(f"/api/v1/admin/dead-letters/{letter_ids[0]}", headers=auth(keys["admin"])).status_code == 204
+        deleted = client.delete(f"/api/v1/admin/dead-letters/{letter_ids[0]}", headers=auth(keys["admin"]))
+        assert deleted.status_code == 204
         exposition = scrape(client)
         assert metric_value(exposition, "tutormax_dead_letters_open", reason=reason) == 2
         # The documented reasons are always there, so a rate sees their first letter.
-        for documented in ("invalid_payload", "unknown_tutor", "unknown_session", "processing_error", "transient_error"):
+        for documented in ("invalid_payload", "unknown_tutor", "unknown_session", "processing_error",
+                           "transient_error"):
             assert metric_value(exposition, "tutormax_dead_letters_open", reason=documented) is not None
     finally:
         with stack.app.app_context(), session_scope() as session:

@@ -50,7 +50,8 @@ def test_pipeline_metrics_are_aggregated_from_the_workers(client, keys, uid):
     wait_finished(client, keys["reader"], [pk])
     after = client.get("/metrics").get_data(as_text=True)
     labels = {"type": "BOOK_CHECKED_OUT"}
-    assert _sample(after, "tutormax_events_ingested_total", **labels) - _sample(before, "tutormax_events_ingested_total", **labels) >= 1
+    ingested = "tutormax_events_ingested_total"
+    assert _sample(after, ingested, **labels) - _sample(before, ingested, **labels) >= 1
     assert _sample(after, "tutormax_events_duplicate_total") - _sample(before, "tutormax_events_duplicate_total") >= 1
     # Counted by a worker process, read by the web process.
     assert _sample(after, "tutormax_events_processed_total", **labels) >= 1

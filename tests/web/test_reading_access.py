@@ -86,4 +86,5 @@ def test_ids_containing_a_slash_are_addressable(client, keys, uid):
     assert got.status_code == 200 and got.get_json()["student_id"] == student
     assert got.get_json()["histogram"] == {"early_elementary": 1}
     got = client.get(f"/api/v1/books/{uid}/b", headers=auth(keys["reader"]))
-    assert got.status_code == 200 and got.get_json()["book_id"] == book_id and got.get_json()["band"] == "early_elementary"
+    assert got.status_code == 200
+    assert got.get_json()["book_id"] == book_id and got.get_json()["band"] == "early_elementary"

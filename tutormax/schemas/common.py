@@ -107,7 +107,10 @@ def _within(given, low: float, high: float) -> list:
 
 
 class StrictNumber(fields.Float):
-    """A JSON number: strings, booleans, NaN and infinities are rejected; |x| ≤ 1e15 unless a narrower range is given."""
+    """A JSON number: strings, booleans, NaN and infinities are rejected.
+
+    |x| ≤ 1e15 unless a narrower range is given.
+    """
 
     def __init__(self, *, validate=None, **kwargs) -> None:
         super().__init__(validate=_within(validate, -NUMBER_LIMIT, NUMBER_LIMIT), **kwargs)

@@ -129,5 +129,6 @@ class EventStatusSchema(Schema):
     payload = fields.Dict()
     status = fields.String(metadata={"enum": ["received", "processed", "dead_lettered"]})
     correlation_id = fields.String(allow_none=True)
-    stages = fields.Dict(metadata={"description": "received/validated/enriched/persisted/processed/dead_lettered times"})
+    stages = fields.Dict(
+        metadata={"description": "received/validated/enriched/persisted/processed/dead_lettered times"})
     dead_letter = fields.Dict(allow_none=True)

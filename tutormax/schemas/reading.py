@@ -42,7 +42,8 @@ class ReadingProfileSchema(Schema):
     dominant_band = fields.String(allow_none=True, metadata={"enum": list(BANDS)})
     recent_band = fields.String(allow_none=True, metadata={"enum": list(BANDS)})
     trend = fields.String(metadata={"enum": list(TRENDS)})
-    stability = fields.Float(allow_none=True, metadata={"description": "dominant-band share of banded checkouts, 2 decimals"})
+    stability = fields.Float(allow_none=True,
+                             metadata={"description": "dominant-band share of banded checkouts, 2 decimals"})
     last_event_id = fields.Integer(metadata={"description": "database id of the event that last changed the profile"})
     updated_at = fields.DateTime()
 

@@ -4,8 +4,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from tutormax.rules.tutoring import WINDOWS
 from tutormax.schemas.common import (
-    DateOrDateTime,
     NUMBER_LIMIT,
+    DateOrDateTime,
     Email,
     EnvelopeSchema,
     Id,
@@ -81,7 +81,8 @@ class TutorActivitySchema(EnvelopeSchema):
         if value is None:
             return
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= NUMBER_LIMIT:
-            raise ValidationError({"metadata": {"response_time_minutes": [f"Must be a number from 0 to {NUMBER_LIMIT:g}."]}})
+            message = f"Must be a number from 0 to {NUMBER_LIMIT:g}."
+            raise ValidationError({"metadata": {"response_time_minutes": [message]}})
 
 
 EVENT_SCHEMAS = {

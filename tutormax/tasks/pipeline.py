@@ -30,8 +30,8 @@ import redis
 from celery import shared_task
 from celery.exceptions import MaxRetriesExceededError
 from marshmallow import ValidationError
-from sqlalchemy import select, text
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tutormax import metrics

@@ -7,10 +7,10 @@ from typing import Any
 
 import redis
 from flask import Flask
-from sqlalchemy import exc as sa_exc
 from flask_smorest import Api
 from prometheus_client import CollectorRegistry
 from prometheus_flask_exporter import PrometheusMetrics
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from tutormax import __version__

@@ -25,8 +25,8 @@ from tutormax.models.learning import (
 )
 from tutormax.rules.learning import MasteryResult, mastery_by_standard, mastery_from_totals, mastery_score
 from tutormax.schemas.learning import (
-    ClassRiskSchema,
     ClassDashboardSchema,
+    ClassRiskSchema,
     StudentMasterySchema,
     StudentTimelineQuerySchema,
     StudentTimelineSchema,

@@ -149,9 +149,9 @@ class OperatorSignalsCollector:
         for job, timestamp in sorted(last_success.items()):
             beat.add_metric([job], timestamp)
         yield beat
-        family = GaugeMetricFamily("tutormax_workers",
-                                   f"Workers whose heartbeat named each queue in the last {metrics.WORKER_SEEN_SECONDS} s",
-                                   labels=("queue",))
+        family = GaugeMetricFamily(
+            "tutormax_workers", f"Workers whose heartbeat named each queue in the last {metrics.WORKER_SEEN_SECONDS} s",
+            labels=("queue",))
         for queue, count in workers.items():
             family.add_metric([queue], count)
         yield family
