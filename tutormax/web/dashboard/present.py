@@ -1,0 +1,92 @@
+"""How the dashboard shows things: labels and formats, error pages, security headers, template helpers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import g, render_template, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from tutormax.web import charts
+from tutormax.web.dashboard import bp
+from tutormax.web.dashboard.signin import csrf_token
+
+REASON_LABELS = {
+    "missing_submissions": "Missing submissions",
+    "score_trend_down": "Score trending down",
+    "completion_below_median": "Completion below class median",
+}
+METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
+    # (field, label, unit)
+    ("total_sessions_scheduled", "Sessions scheduled", ""),
+    ("sessions_completed", "Sessions completed", ""),
+    ("avg_rating", "Average rating (1–5)", ""),
+    ("first_session_success_rate", "First-session success", "%"),
+    ("first_sessions_count", "First sessions rated", ""),
+    ("reschedule_rate", "Tutor reschedule rate", "%"),
+    ("reschedule_count", "Tutor reschedules", ""),
+    ("no_show_count", "No-shows", ""),
+    ("engagement_score", "Engagement score (0–100)", ""),
+    ("learning_objectives_met_pct", "Learning objectives met", "%"),
+    ("response_time_avg_minutes", "Average response time (min)", ""),
+)
+
+
+def reason_text(reason: str, details: dict) -> str:
+    """A risk reason in words, with the figures behind it."""
+    label = REASON_LABELS.get(reason, reason)
+    if reason == "missing_submissions":
+        return f"{label} ({details.get('missing')} of {details.get('assigned')} not graded)"
+    if reason == "score_trend_down" and len(details.get("last_two_scores") or []) == 2:
+        before, after = details["last_two_scores"]
+        return f"{label} ({charts.number(before)} → {charts.number(after)})"
+    if reason == "completion_below_median":
+        return (f"{label} ({charts.percent(details.get('completion_rate'))} vs. median "
+                f"{charts.percent(details.get('class_median_completion_rate'))})")
+    return label
+
+
+@bp.errorhandler(HTTPException)
+def error_page(error: HTTPException) -> tuple[str, int]:
+    """Dashboard errors as HTML pages (the API's JSON handler stays for /api)."""
+    # flask_smorest.abort, used by the shared read functions, puts its text in `data`.
+    message = (getattr(error, "data", None) or {}).get("message") or error.description
+    return render_template("dashboard/error.html", code=error.code, title=error.name, message=message), error.code
+
+
+@bp.after_request
+def _security_headers(response: Response) -> Response:
+    """Pages show student data: never cached, never framed, no third-party anything."""
+    if request.endpoint != "dashboard.static":
+        response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'")
+    return response
+
+
+def _when(value: datetime | str | None) -> str:
+    """A timestamp for people: UTC datetimes as UTC, producer-local ISO strings in their own offset."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        local = datetime.fromisoformat(value)
+        offset = local.utcoffset()
+        if not offset:
+            return local.strftime("%Y-%m-%d %H:%M UTC")
+        minutes = int(offset.total_seconds() // 60)
+        sign = "+" if minutes >= 0 else "−"
+        return local.strftime("%Y-%m-%d %H:%M ") + f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@bp.context_processor
+def _template_helpers() -> dict:
+    return {
+        "csrf_token": csrf_token, "principal": g.get("principal"), "percent": charts.percent,
+        "number": charts.number, "when": _when, "mastery_band": charts.mastery_band,
+        "reason_labels": REASON_LABELS,
+    }
