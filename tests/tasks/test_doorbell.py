@@ -12,12 +12,8 @@ from collections import Counter
 
 from sqlalchemy import text
 
-from tests.helpers import event_status, learning_event, post_event, wait_finished, wait_for
-
-
-def checkout(uid: str, n: int) -> dict:
-    return {"event_id": f"{uid}-{n}", "source": "library", "type": "BOOK_CHECKED_OUT",
-            "timestamp": "2026-09-01T08:00:00+02:00", "student_id": f"s-{uid}-{n % 7}", "book_id": f"b-{uid}"}
+from tests.factories import checkout, learning_event
+from tests.helpers import event_status, post_event, wait_finished, wait_for
 
 
 def _rows(sql: str, **params) -> list:
@@ -75,7 +71,7 @@ def test_burst_of_single_posts_shares_chains_and_counts_each_event_once(app, key
     def client_thread(numbers: range) -> None:
         client = app.test_client()
         for n in numbers:
-            response = post_event(client, keys["writer"], checkout(uid, n))
+            response = post_event(client, keys["writer"], checkout(uid, n, student=f"s-{uid}-{n % 7}"))
             if response.status_code != 202:
                 failures.append(response.status_code)
             else:
@@ -106,7 +102,7 @@ def test_burst_of_single_posts_shares_chains_and_counts_each_event_once(app, key
 def test_a_batch_is_claimed_in_chains_of_at_most_chain_batch(client, keys, uid):
     from tests.helpers import post_batch
 
-    reading = [checkout(uid, n) for n in range(600)]
+    reading = [checkout(uid, n, student=f"s-{uid}-{n % 7}") for n in range(600)]
     essays = [{"event_id": f"{uid}-batch-{n}", "source": "essays", "type": "BATCH_REGISTERED",
                "timestamp": "2026-09-01T08:00:00Z", "batch_id": f"bt-{uid}-{n}", "user_id": f"u-{uid}",
                "essay_ids": ["e1"]} for n in range(400)]

@@ -7,8 +7,8 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import post_batch, wait_finished
-from tests.web.test_essays_api import Essays, essays_by_id, status_body, utc
+from tests.factories import Essays, utc
+from tests.helpers import essays_by_id, post_batch, status_body, wait_finished
 
 _examples = itertools.count()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select
 
-from tests.web.test_essays_api import Essays, send, status_body
-from tests.web.test_essays_cache import metric
+from tests.factories import Essays
+from tests.helpers import metric, send, status_body
 from tutormax.db import session_scope
 from tutormax.models.essays import EssayBatch, EssayFact
 from tutormax.models.events import Event

@@ -7,9 +7,9 @@ import re
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
 
-from tests.helpers import wait_finished
-from tests.tasks.test_learning_recompute import rerun_handlers
-from tests.web.test_learning_dashboard import ev, get, post_all
+from tests.factories import learning_event_on_day as ev
+from tests.helpers import get_json as get
+from tests.helpers import post_all, rerun_handlers, wait_finished
 
 
 def views(client, keys, uid: str) -> tuple[dict, dict]:

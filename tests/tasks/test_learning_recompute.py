@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import event as sa_event
-from sqlalchemy import select
-
-from tests.helpers import post_batch, wait_finished
-from tests.web.test_learning_dashboard import ev, get
+from tests.factories import learning_event_on_day as ev
+from tests.helpers import get_json as get
+from tests.helpers import post_batch, rerun_handlers, wait_finished
 
 
 def post_ids(client, keys, bodies: list[dict]) -> list[int]:
@@ -34,31 +32,6 @@ def learning_views(client, keys, uid: str) -> tuple:
     return (get(client, reader, f"/api/v1/teachers/{uid}-tA/classes/{uid}-A/dashboard"),
             get(client, reader, f"/api/v1/students/{uid}-u0/mastery"),
             get(client, reader, f"/api/v1/classes/{uid}-A/risk"))
-
-
-def rerun_handlers(event_pks: list[int]) -> int:
-    """Run persist then recompute again for processed events, as a redelivery would; return SQL statements run."""
-    from tutormax.db import get_engine, session_scope
-    from tutormax.models.events import Event
-    from tutormax.tasks import learning
-
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        if not re.match(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH)", statement, re.I) or "FROM events" in statement:
-            return
-        statements.append(statement)
-
-    engine = get_engine()
-    with session_scope() as session:
-        events = session.scalars(select(Event).where(Event.id.in_(event_pks)).order_by(Event.id)).all()
-        sa_event.listen(engine, "before_cursor_execute", count)
-        try:
-            learning.persist(session, events)
-            learning.recompute(session, events)
-        finally:
-            sa_event.remove(engine, "before_cursor_execute", count)
-    return len(statements)
 
 
 def test_redelivered_chain_changes_nothing_and_costs_the_same_for_3_or_90_events(client, keys, uid):

@@ -5,12 +5,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import text, update
 
+from tests.factories import checkout
 from tests.helpers import auth, event_status, post_event, wait_finished, wait_for
-
-
-def checkout(uid: str, n: int) -> dict:
-    return {"event_id": f"{uid}-{n}", "source": "library", "type": "BOOK_CHECKED_OUT",
-            "timestamp": "2026-09-01T08:00:00+02:00", "student_id": f"s-{uid}-{n}", "book_id": f"b-{uid}"}
 
 
 def test_stages_are_routed_to_their_queues(app):

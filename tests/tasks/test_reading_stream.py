@@ -9,17 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tests.factories import catalog, checkout
 from tests.helpers import auth, post_batch, post_event, wait_finished
-
-
-def checkout(uid: str, n: int, student: str, book: str, timestamp: str) -> dict:
-    return {"event_id": f"{uid}-co-{n}", "source": "library", "type": "BOOK_CHECKED_OUT",
-            "timestamp": timestamp, "student_id": student, "book_id": book}
-
-
-def catalog(uid: str, n: int, book: str, timestamp: str, **fields) -> dict:
-    return {"event_id": f"{uid}-cat-{n}", "source": "library", "type": "BOOK_CATALOGED",
-            "timestamp": timestamp, "book_id": book, "title": f"Title {n}", **fields}
 
 
 def post_processed(client, keys, body: dict) -> int:
@@ -57,7 +48,7 @@ def test_unbanded_checkout_then_catalog_publishes_one_entry_per_change(client, k
     recomputes_before = recomputes_total(client)
 
     # A checkout of a book never cataloged: counted, but unbanded.
-    c1 = post_processed(client, keys, checkout(uid, 1, student, title_book, "2026-09-01T08:00:00+02:00"))
+    c1 = post_processed(client, keys, checkout(uid, "co-1", student, title_book, "2026-09-01T08:00:00+02:00"))
     entries = consumer.wait_count(student, 1)
     assert entries == [{"event_type": "student_profile_changed", "student_id": student, "source": "tutormax",
                         "timestamp": entries[0]["timestamp"], "event_id": str(c1)}]
@@ -69,7 +60,7 @@ def test_unbanded_checkout_then_catalog_publishes_one_entry_per_change(client, k
     }
 
     # The same checkout again is a duplicate: nothing stored, nothing published.
-    again = post_event(client, keys["writer"], checkout(uid, 1, student, title_book, "2026-09-01T08:00:00+02:00"))
+    again = post_event(client, keys["writer"], checkout(uid, "co-1", student, title_book, "2026-09-01T08:00:00+02:00"))
     assert again.status_code == 202, again.get_json()
     assert again.get_json()["duplicate"] is True and again.get_json()["id"] == c1
 
@@ -92,7 +83,7 @@ def test_unbanded_checkout_then_catalog_publishes_one_entry_per_change(client, k
     assert profile(client, keys, student)["last_event_id"] == cat
 
     # A sentinel change: its entry comes after anything the duplicate or the rename could have published.
-    c2 = post_processed(client, keys, checkout(uid, 2, student, title_book, "2026-09-02T08:00:00+02:00"))
+    c2 = post_processed(client, keys, checkout(uid, "co-2", student, title_book, "2026-09-02T08:00:00+02:00"))
     consumer.wait_count(student, 3)
     consumer.poll(block_ms=500)
     assert [e["event_id"] for e in consumer.of(student)] == [str(c1), str(cat), str(c2)]
@@ -107,7 +98,7 @@ def test_relevel_updates_every_reader_and_an_older_catalog_event_never_wins(clie
     # Level 1.0 ≤ 2.0 → beginner.
     first = post_processed(client, keys, catalog(uid, 1, shelf_book, "2026-09-01T10:00:00Z", reading_level=1.0))
     response = post_batch(client, keys["writer"], [
-        checkout(uid, i, s, shelf_book, f"2026-09-0{i + 1}T10:00:00Z") for i, s in enumerate(readers, 1)
+        checkout(uid, f"co-{i}", s, shelf_book, f"2026-09-0{i + 1}T10:00:00Z") for i, s in enumerate(readers, 1)
     ])
     assert response.status_code == 200 and response.get_json()["accepted"] == 3, response.get_json()
     checkout_pks = [r["id"] for r in response.get_json()["results"]]
@@ -135,7 +126,7 @@ def test_relevel_updates_every_reader_and_an_older_catalog_event_never_wins(clie
     assert stale != relevel and first != relevel
 
     # Sentinel: another checkout by the first reader (an uncataloged book → unbanded).
-    sentinel = post_processed(client, keys, checkout(uid, 9, readers[0], f"{uid}-unknown", "2026-09-06T10:00:00Z"))
+    sentinel = post_processed(client, keys, checkout(uid, "co-9", readers[0], f"{uid}-unknown", "2026-09-06T10:00:00Z"))
     consumer.wait_count(readers[0], 3)
     consumer.poll(block_ms=500)
     assert [e["event_id"] for e in consumer.of(readers[0])] == [str(checkout_pks[0]), str(relevel), str(sentinel)]

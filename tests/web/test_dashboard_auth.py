@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 from sqlalchemy import update
 
+from tests.helpers import CSRF, csrf_from, sign_in
 from tutormax.db import session_scope
 from tutormax.models.auth import ApiKey
 from tutormax.web.auth import create_api_key, hash_key
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_from(client, path: str = "/dashboard/login") -> str:
-    """The CSRF token of the form on `path`."""
-    page = client.get(path)
-    assert page.status_code == 200, page.status_code
-    return CSRF.search(page.get_data(as_text=True)).group(1)
-
-
-def sign_in(client, key: str, next_path: str | None = None) -> str:
-    """Sign `client` in with `key`; returns the redirect target."""
-    data = {"api_key": key, "csrf_token": csrf_from(client)}
-    if next_path is not None:
-        data["next"] = next_path
-    response = client.post("/dashboard/login", data=data)
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return response.headers["Location"]
 
 
 def test_pages_redirect_to_sign_in_when_signed_out(client, keys):

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 
-from tests.helpers import auth, learning_event, post_batch, wait_finished, wait_for
-from tests.web.test_dashboard_auth import sign_in
+from tests.factories import learning_event
+from tests.helpers import auth, post_batch, sign_in, wait_finished, wait_for
 from tutormax.web.auth import create_api_key
 
 DAY = "2026-10-05"

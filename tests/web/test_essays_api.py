@@ -9,83 +9,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import auth, post_batch, wait_finished
-
-INTERNAL = {"X-Internal-API-Key": "test-internal-key", "X-Service-ID": "essay-service"}
-
-
-def ts(minute: int) -> str:
-    """An event time `minute` minutes after 09:00 UTC on a fixed day, sent with a +02:00 offset."""
-    hour, minute = divmod(minute, 60)
-    return f"2026-03-02T{11 + hour:02d}:{minute:02d}:00+02:00"
-
-
-def utc(minute: int) -> str:
-    """The same instant as `ts(minute)`, as the API writes it (UTC, `Z`)."""
-    hour, minute = divmod(minute, 60)
-    return f"2026-03-02T{9 + hour:02d}:{minute:02d}:00Z"
-
-
-class Essays:
-    """Builds essay events with ids unique to one test."""
-
-    def __init__(self, uid: str) -> None:
-        self.uid = uid
-        self.count = 0
-
-    def event(self, event_type: str, minute: int, **fields) -> dict:
-        self.count += 1
-        return {"event_id": f"{self.uid}-{self.count}", "source": "essay-service", "type": event_type,
-                "timestamp": ts(minute), **fields}
-
-    def registered(self, batch_id: str, user_id: str, essay_ids: list[str], minute: int = 0, **extra) -> dict:
-        return self.event("BATCH_REGISTERED", minute, batch_id=batch_id, user_id=user_id, essay_ids=essay_ids,
-                          **extra)
-
-    def spellcheck(self, batch_id: str, essay_id: str, status: str, minute: int, **extra) -> dict:
-        return self.event("ESSAY_SPELLCHECK_COMPLETED", minute, batch_id=batch_id, essay_id=essay_id,
-                          status=status, **extra)
-
-    def assessment(self, batch_id: str, results: list[dict], minute: int, **extra) -> dict:
-        return self.event("ASSESSMENT_RESULT_PUBLISHED", minute, batch_id=batch_id,
-                          cj_assessment_job_id=f"job-{batch_id}", essay_results=results, **extra)
-
-    def outcome(self, batch_id: str, phase: str, status: str, processed: list[str], failed: list[str],
-                minute: int) -> dict:
-        return self.event("BATCH_PHASE_OUTCOME", minute, batch_id=batch_id, phase_name=phase, phase_status=status,
-                          processed_essay_ids=processed, failed_essay_ids=failed)
-
-    def completed(self, batch_id: str, final_status: str, completed: int, failed: int, minute: int) -> dict:
-        return self.event("BATCH_PIPELINE_COMPLETED", minute, batch_id=batch_id, final_status=final_status,
-                          completed_essay_count=completed, failed_essay_count=failed)
-
-
-def send(client, keys, *events: dict) -> list[int]:
-    """POST events as one batch and wait until every one is processed."""
-    response = post_batch(client, keys["writer"], list(events))
-    body = response.get_json()
-    assert response.status_code == 200 and body["accepted"] == len(events), body
-    pks = [result["id"] for result in body["results"]]
-    wait_finished(client, keys["reader"], pks, timeout=60)
-    return pks
-
-
-def batch_status(client, batch_id: str, headers: dict | None = None):
-    return client.get(f"/internal/v1/batches/{batch_id}/status", headers=INTERNAL if headers is None else headers)
-
-
-def status_body(client, batch_id: str) -> dict:
-    response = batch_status(client, batch_id)
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
-
-
-def user_batches(client, user_id: str, query: str = "", headers: dict | None = None):
-    return client.get(f"/internal/v1/batches/user/{user_id}{query}", headers=INTERNAL if headers is None else headers)
-
-
-def essays_by_id(body: dict) -> dict[str, dict]:
-    return {essay["essay_id"]: essay for essay in body["essays"]}
+from tests.factories import Essays, utc
+from tests.helpers import (
+    INTERNAL,
+    auth,
+    batch_status,
+    essays_by_id,
+    send,
+    status_body,
+    user_batches,
+)
 
 
 @pytest.fixture()

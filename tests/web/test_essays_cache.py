@@ -5,18 +5,9 @@ from __future__ import annotations
 import redis
 
 import tutormax.redis_client
-from tests.web.test_essays_api import INTERNAL, Essays, batch_status, send, status_body, user_batches
+from tests.factories import Essays
+from tests.helpers import INTERNAL, batch_status, metric, send, status_body, user_batches
 from tutormax.devservers import free_port
-
-
-def metric(client, name: str, **labels: str) -> float:
-    """One sample of the web /metrics page (0 when absent)."""
-    label_text = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
-    prefix = f"{name}{{{label_text}}} " if labels else f"{name} "
-    for line in client.get("/metrics").get_data(as_text=True).splitlines():
-        if line.startswith(prefix):
-            return float(line.split()[-1])
-    return 0.0
 
 
 def test_cached_status_read_then_update_is_never_stale(client, keys, uid):

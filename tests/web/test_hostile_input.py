@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import text
 
+from tests.factories import checkout
 from tests.helpers import auth, wait_finished, wait_for
 
 NOT_FOUND = {"code": 404, "status": "Not Found",
@@ -43,11 +44,6 @@ def positive_int(maximum: int = 2**31 - 1) -> list[str]:
 
 
 # --- events, as JSON text: `{uid}` makes ids unique per test ---------------------------------
-
-def checkout(uid: str, n: str = "ok") -> dict:
-    return {"event_id": f"{uid}-{n}", "source": "library", "type": "BOOK_CHECKED_OUT",
-            "timestamp": "2026-09-01T08:00:00+02:00", "student_id": f"s-{uid}", "book_id": f"b-{uid}"}
-
 
 def graded(uid: str, timestamp: str = "2026-09-01T08:00:00Z") -> str:
     """A graded submission's JSON text, left open so a case appends its hostile fields and the `}`."""

@@ -6,12 +6,8 @@ import threading
 
 import pytest
 
+from tests.factories import checkout
 from tests.helpers import auth, post_batch, post_event
-
-
-def checkout(uid: str, n: int = 1, **extra) -> dict:
-    return {"event_id": f"{uid}-{n}", "source": "library", "type": "BOOK_CHECKED_OUT",
-            "timestamp": "2026-09-01T08:00:00+02:00", "student_id": f"s-{uid}", "book_id": f"b-{uid}", **extra}
 
 
 def graded(uid: str, n: int = 1, **extra) -> dict:

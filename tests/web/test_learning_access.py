@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import auth, post_event, wait_finished
-from tests.web.test_learning_dashboard import ev, get, post_all
+from tests.factories import learning_event_on_day as ev
+from tests.helpers import auth, post_all, post_event, wait_finished
+from tests.helpers import get_json as get
 
 
 def graded_body(uid: str, **changes) -> dict:

@@ -4,30 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import auth, learning_event, post_batch, post_event, wait_finished
+from tests.factories import learning_event_on_day as ev
+from tests.helpers import get_json as get
+from tests.helpers import post_all, post_event, wait_finished
 
-DAY = "2026-09-01"
-
-
-def ev(uid: str, n: str, kind: str, student: str, class_id: str, assignment: str, standards: list[str],
-       time: str, score: float | None = None, teacher: str | None = None, offset: str = "Z") -> dict:
-    """One learning event on DAY."""
-    return learning_event(uid, n, kind, student, class_id, assignment, standards, DAY, time, score, teacher, offset)
-
-
-def post_all(client, keys, bodies: list[dict]) -> list[int]:
-    """Post events one batch; return their ids (all must be accepted)."""
-    response = post_batch(client, keys["writer"], bodies)
-    assert response.status_code == 200, response.get_json()
-    results = response.get_json()["results"]
-    assert [r["status"] for r in results] == ["accepted"] * len(bodies), results
-    return [r["id"] for r in results]
-
-
-def get(client, key: str, path: str, status: int = 200) -> dict:
-    response = client.get(path, headers=auth(key))
-    assert response.status_code == status, (path, response.get_json())
-    return response.get_json()
+DAY = "2026-09-01"  # the day of every event here (learning_event_on_day)
 
 
 def class_a(uid: str) -> tuple[list[dict], list[dict], dict]:

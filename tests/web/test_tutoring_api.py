@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from tests.helpers import auth, post_batch, post_event, wait_finished, wait_for
+from tests.factories import activity_event, feedback_event, session_event, tutor_event
+from tests.helpers import accepted_ids, auth, get_json, post_batch, post_event, wait_finished, wait_for
 
 UTC = timezone.utc
 METRIC_NAMES = {
@@ -12,60 +13,6 @@ METRIC_NAMES = {
     "first_sessions_count", "reschedule_rate", "reschedule_count", "no_show_count", "engagement_score",
     "learning_objectives_met_pct", "response_time_avg_minutes", "performance_tier", "computed_at",
 }
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat()
-
-
-def tutor_event(uid: str, tutor_id: str, timestamp: datetime | None = None, **fields) -> dict:
-    timestamp = timestamp or datetime.now(UTC)
-    return {
-        "event_id": f"{uid}-tutor-{tutor_id}-{timestamp.timestamp()}",
-        "source": "tutoring-platform", "type": "TUTOR_UPSERTED",
-        "timestamp": iso(timestamp), "tutor_id": tutor_id,
-        "name": f"Name {uid}", "email": f"tutor-{uid}@example.com",
-        "onboarding_date": (date.today() - timedelta(days=10)).isoformat(), "status": "active",
-        "subjects": ["math"], **fields,
-    }
-
-
-def session_event(uid: str, session_id: str, tutor_id: str, scheduled_start: datetime, **fields) -> dict:
-    return {
-        "event_id": f"{uid}-session-{session_id}-{fields.pop('version', 1)}", "source": "tutoring-platform",
-        "type": "SESSION_COMPLETED", "timestamp": iso(fields.pop("timestamp", scheduled_start + timedelta(hours=1))),
-        "session_id": session_id, "tutor_id": tutor_id, "student_id": f"{uid}-student",
-        "session_number": 2, "scheduled_start": iso(scheduled_start), "actual_start": iso(scheduled_start),
-        "duration_minutes": 60, "subject": "math", **fields,
-    }
-
-
-def feedback_event(uid: str, session_id: str, tutor_id: str, rating: int, submitted: datetime, **fields) -> dict:
-    return {
-        "event_id": f"{uid}-feedback-{session_id}", "source": "tutoring-platform", "type": "FEEDBACK_SUBMITTED",
-        "timestamp": iso(submitted), "feedback_id": f"fb-{session_id}", "session_id": session_id,
-        "tutor_id": tutor_id, "student_id": f"{uid}-student", "overall_rating": rating, **fields,
-    }
-
-
-def activity_event(uid: str, n: int, tutor_id: str, timestamp: datetime, activity_type: str, **metadata) -> dict:
-    return {
-        "event_id": f"{uid}-activity-{n}", "source": "tutoring-platform", "type": "TUTOR_ACTIVITY",
-        "timestamp": iso(timestamp), "tutor_id": tutor_id, "activity_type": activity_type, "metadata": metadata,
-    }
-
-
-def accepted_ids(response) -> list[int]:
-    body = response.get_json()
-    assert response.status_code == 200, body
-    assert body["invalid"] == 0, body
-    return [r["id"] for r in body["results"]]
-
-
-def get_json(client, key: str, path: str, status: int = 200) -> dict:
-    response = client.get(path, headers=auth(key))
-    assert response.status_code == status, (path, response.get_json())
-    return response.get_json()
 
 
 def test_original_case_five_rated_sessions_in_last_week(client, keys, uid):
