@@ -11,23 +11,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.rules.reference_learning import (
+    class_rollup,
+    compute_mastery,
+    exact_score,
+    latest_grades,
+    risk_flags,
+    student_aggregates,
+)
 from tutormax.rules.learning import (
     ClassRollup,
     Grade,
     MasteryResult,
     StudentAggregate,
-    class_rollup,
-    compute_mastery,
-    exact_score,
     latest,
-    latest_grades,
     mastery_by_standard,
     mastery_from_totals,
     median,
-    risk_flags,
     risk_flags_from_aggregates,
     rollup_from_aggregates,
-    student_aggregates,
 )
 
 UTC = timezone.utc
