@@ -119,13 +119,14 @@ def test_a_batch_is_claimed_in_chains_of_at_most_chain_batch(client, keys, uid):
 def test_an_event_arriving_while_a_chain_runs_is_picked_up_by_the_next(client, keys, uid):
     """A chain held inside its persist stage does not hold back events that arrive meanwhile."""
     from tutormax.db import session_scope
-    from tutormax.tasks.learning import _lock_key
+    from tutormax.locks import lock_all
+    from tutormax.tasks.learning import CLASS_LOCKS
 
     held = learning_event(uid, "1", "graded", "s1", "held", "a1", ["STD"], "2026-09-01", "08:00:00", score=70)
     free = learning_event(uid, "2", "graded", "s1", "free", "a1", ["STD"], "2026-09-01", "08:00:00", score=80)
     with session_scope() as session:
         # The class lock the learning persist stage takes: the first chain waits for it.
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(held["class_id"])})
+        lock_all(session, CLASS_LOCKS, [held["class_id"]])
         held_pk = post_event(client, keys["writer"], held).get_json()["id"]
         wait_for(lambda: event_status(client, keys["reader"], held_pk)["stages"]["enriched_at"],
                  timeout=30, what="the first chain to reach persist")
@@ -159,13 +160,14 @@ def test_a_worker_killed_holding_claimed_events_loses_nothing(stack, client, key
     from tests.helpers import post_batch
     from tutormax.db import session_scope
     from tutormax.devservers import PIPELINE_QUEUES
-    from tutormax.tasks.learning import _lock_key
+    from tutormax.locks import lock_all
+    from tutormax.tasks.learning import CLASS_LOCKS
 
     grades = [learning_event(uid, str(n), "graded", f"s{n}", "c", "a1", ["STD"], "2026-09-01", f"08:0{n}:00",
                              score=60 + n) for n in range(3)]
     try:
         with session_scope() as session:
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(grades[0]["class_id"])})
+            lock_all(session, CLASS_LOCKS, [grades[0]["class_id"]])
             pks = [r["id"] for r in post_batch(client, keys["writer"], grades).get_json()["results"]]
             wait_for(lambda: all(event_status(client, keys["reader"], pk)["stages"]["enriched_at"] for pk in pks),
                      timeout=30, what="the chain to reach persist")

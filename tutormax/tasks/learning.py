@@ -12,7 +12,6 @@ independent of how many events, pairs or assignments a class has had."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections import defaultdict
@@ -26,8 +25,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from tutormax import metrics
+from tutormax.batching import chunked
 from tutormax.config import get_settings
 from tutormax.db import session_scope
+from tutormax.locks import lock_all
 from tutormax.models.events import STATUS_PROCESSED, STATUS_RECEIVED, Event
 from tutormax.models.learning import (
     LEARNING_TABLES,
@@ -55,11 +56,6 @@ CLASS_CHUNK = 200
 def _decimal(score: float | int) -> Decimal:
     """The score as an exact decimal of its shortest repr, so sums are exact and order-free."""
     return Decimal(repr(float(score)))
-
-
-def _chunks(rows: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(rows), size):
-        yield rows[i:i + size]
 
 
 def _execute_rows(session: Session, stmt: Any, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -255,15 +251,12 @@ def apply_grades(session: Session, event_pks: Sequence[int]) -> None:
         session.execute(_APPLY_GRADES, {"event_pks": list(event_pks)})
 
 
-def _lock_key(class_id: str) -> int:
-    digest = hashlib.blake2b(f"tutormax:learning:class:{class_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+CLASS_LOCKS = "learning:class"
 
 
 def lock_classes(session: Session, class_ids: Iterable[str]) -> None:
     """Serialize recomputes of a class: the later one reads after the earlier one commits."""
-    for key in sorted({_lock_key(c) for c in class_ids}):
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    lock_all(session, CLASS_LOCKS, class_ids)
 
 
 # Per student of the classes: the aggregates, the class's assignment count and the
@@ -391,8 +384,8 @@ def rebuild_learning() -> str:
             count += len(batch)
             last_pk = batch[-1].id
         ordered = sorted(classes)
-        for i in range(0, len(ordered), CLASS_CHUNK):
-            recompute_classes(session, ordered[i:i + CLASS_CHUNK])
+        for part in chunked(ordered, CLASS_CHUNK):
+            recompute_classes(session, part)
     log.info("learning views rebuilt", extra={"events": count, "classes": len(classes)})
     return f"{count} events, {len(classes)} classes"
 
@@ -435,7 +428,7 @@ def measure_chain_cost(prior_events: int, chain_size: int = 100, students: int =
     def store(values: list[dict[str, Any]]) -> list[Any]:
         with session_scope() as session:
             ids = []
-            for part in _chunks(values, 1000):
+            for part in chunked(values, 1000):
                 ids += session.scalars(insert(Event).values(list(part)).returning(Event.id)).all()
             # One transaction's ids: a range, not a 10⁵-parameter IN list.
             return session.execute(select(Event.id, Event.type, Event.timestamp, Event.payload)

@@ -35,6 +35,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tutormax import metrics
+from tutormax.batching import chunked
 from tutormax.config import DOMAINS, get_settings
 from tutormax.db import session_scope, utcnow
 from tutormax.models.events import OutboxEntry
@@ -349,11 +350,6 @@ def send_stage(stage: str, domain: str, ids: Sequence[int] | None, countdown: fl
                   extra={"stage": stage, "domain": domain, "error": str(exc)})
         return False
     return True
-
-
-def chunked(ids: Sequence[int], size: int) -> Iterable[list[int]]:
-    for i in range(0, len(ids), size):
-        yield list(ids[i:i + size])
 
 
 def dispatch(groups: Mapping[str, Sequence[int]], start: str = "validate", countdown: float | None = None) -> bool:
