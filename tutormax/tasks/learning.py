@@ -20,7 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,7 @@ from tutormax.batching import chunked
 from tutormax.config import get_settings
 from tutormax.db import session_scope
 from tutormax.locks import lock_all
-from tutormax.models.events import STATUS_PROCESSED, STATUS_RECEIVED, Event
+from tutormax.models.events import STATUS_PROCESSED, Event
 from tutormax.models.learning import (
     LEARNING_TABLES,
     LearningActivity,
@@ -37,6 +37,7 @@ from tutormax.models.learning import (
     LearningClassTeacher,
     LearningGrade,
 )
+from tutormax.rebuilds import replayable
 from tutormax.registry import register, register_rebuild
 from tutormax.rules.learning import (
     StudentAggregate,
@@ -366,13 +367,11 @@ def rebuild_learning() -> str:
         session.execute(text(f"TRUNCATE {tables}"))
         # Events mid-chain whose persist already committed are replayed too: their own
         # recompute will then find their grades applied and only refresh the class.
-        replayable = or_(Event.status == STATUS_PROCESSED,
-                         and_(Event.status == STATUS_RECEIVED, Event.persisted_at.is_not(None)))
         last_pk = 0
         while True:
             batch = session.execute(
                 select(Event.id, Event.type, Event.timestamp, Event.payload)
-                .where(Event.domain == "learning", Event.id > last_pk, replayable)
+                .where(Event.domain == "learning", Event.id > last_pk, replayable())
                 .order_by(Event.id).limit(REBUILD_BATCH)
             ).all()
             if not batch:
