@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from tutormax.config import DOMAINS
+
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
 
@@ -48,6 +50,8 @@ def register(domain: str, **handlers: Handler) -> None:
     unknown = set(handlers) - set(STAGES)
     if unknown:
         raise ValueError(f"unknown stages: {sorted(unknown)}")
+    if domain not in DOMAINS:
+        raise ValueError(f"unknown domain {domain!r}: add it to tutormax.config.DOMAINS (its queue follows)")
     _handlers.setdefault(domain, {}).update(handlers)
 
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from functools import lru_cache
+from importlib import import_module
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
-from tutormax.schemas import essays, learning, reading, tutoring
+from tutormax.config import DOMAINS
+from tutormax.schemas import learning
 from tutormax.schemas.common import ENVELOPE_FIELDS, EnvelopeSchema
 
 SCHEMAS: dict[str, type[EnvelopeSchema]] = {}
 DOMAIN_OF: dict[str, str] = {}
-for _domain, _module in (("learning", learning), ("reading", reading), ("tutoring", tutoring), ("essays", essays)):
-    for _type, _schema in _module.EVENT_SCHEMAS.items():
+# Every domain of tutormax.config has a schemas module declaring its EVENT_SCHEMAS.
+for _domain in DOMAINS:
+    for _type, _schema in import_module(f"tutormax.schemas.{_domain}").EVENT_SCHEMAS.items():
         SCHEMAS[_type] = _schema
         DOMAIN_OF[_type] = _domain
 EVENT_TYPES = tuple(SCHEMAS)
