@@ -89,3 +89,101 @@ def test_tutor_metrics_requested_inside_the_debounce_window_survive_a_wipe(stack
         rebuilder_for("tutoring")()
     assert windows() == incremental
     assert no_worker_exited(stack)
+
+
+def test_essay_cache_invalidation_lost_with_redis_is_made_by_the_sweeper(stack, client, keys, uid, app, monkeypatch):
+    import redis
+
+    import tutormax.redis_client
+    from tests.helpers import event_status
+    from tests.web.test_essays_api import Essays, send, status_body
+    from tutormax.devservers import RECOMPUTE_QUEUES, free_port
+    from tutormax.tasks.pipeline import RECOMPUTE_TASKS
+
+    make = Essays(uid)
+    batch, user = f"b-{uid}", f"u-{uid}"
+    send(client, keys, make.registered(batch, user, ["e1", "e2"]))
+    before = status_body(client, batch)  # cached now
+    assert [e["spellcheck_status"] for e in before["essays"]] == [None, None]  # no result yet
+
+    # The chain of the next event stops short of its recompute stage, which this test
+    # runs itself at the moment the worker cannot reach Redis: its invalidations fail.
+    stack.stop("recompute")
+    try:
+        pk = post_batch(client, keys["writer"], [make.spellcheck(batch, "e1", "SUCCESS", 1)]).get_json()["results"][0]["id"]
+        wait_for(lambda: event_status(client, keys["reader"], pk)["stages"]["persisted_at"], timeout=30,
+                 what="the spellcheck result to be persisted")
+        dead = redis.Redis(port=free_port(), socket_connect_timeout=0.2, socket_timeout=0.2, decode_responses=True)
+        with monkeypatch.context() as patch:
+            patch.setattr(tutormax.redis_client, "_client", dead)
+            with app.app_context():
+                RECOMPUTE_TASKS["essays"].apply(args=([pk],))
+        assert event_status(client, keys["reader"], pk)["status"] == "processed"
+        # Redis kept the entry the failed invalidations should have dropped: a stale answer.
+        assert status_body(client, batch) == before
+    finally:
+        stack.start_worker("recompute", RECOMPUTE_QUEUES + ",maintenance")
+
+    def fresh() -> bool:
+        return [e["spellcheck_status"] for e in status_body(client, batch)["essays"]] == ["completed", None]
+
+    # The sweeper (queue maintenance, back with the worker) repeats the invalidation.
+    wait_for(fresh, timeout=30, what="the batch status to show the spellcheck result")
+
+
+def test_reading_relevel_lost_with_redis_reaches_every_reader(stack, client, keys, uid, app):
+    from tests.helpers import event_status
+    from tests.tasks.conftest import StreamConsumer
+    from tutormax.devservers import RECOMPUTE_QUEUES
+    from tutormax.redis_client import get_redis
+    from tutormax.registry import rebuilder_for
+
+    book = f"{uid}-book"
+    students = [f"{uid}-s1", f"{uid}-s2"]
+
+    def cataloged(n: int, level: float) -> dict:
+        return {"event_id": f"{uid}-cat-{n}", "source": "library", "type": "BOOK_CATALOGED",
+                "timestamp": f"2026-09-0{n}T08:00:00Z", "book_id": book, "title": "A book", "reading_level": level}
+
+    def checkout(student: str, n: int) -> dict:
+        return {"event_id": f"{uid}-co-{student}-{n}", "source": "library", "type": "BOOK_CHECKED_OUT",
+                "timestamp": f"2026-09-0{n}T09:00:00Z", "student_id": student, "book_id": book}
+
+    ids = accepted_ids(post_batch(client, keys["writer"], [
+        cataloged(1, 1.5), checkout(students[0], 2), checkout(students[0], 3), checkout(students[1], 4)]))
+    wait_finished(client, keys["reader"], ids)
+
+    def profile(student: str) -> dict:
+        return get_json(client, keys["reader"], f"/api/v1/students/{student}/reading-profile")
+
+    # Level 1.5 → beginner.
+    assert profile(students[0])["histogram"] == {"beginner": 2}
+
+    # The re-level's chain is cut before its fan-out, and Redis is wiped with its message.
+    stack.stop("recompute")
+    try:
+        pk = accepted_ids(post_batch(client, keys["writer"], [cataloged(5, 7.0)]))[0]
+        wait_for(lambda: event_status(client, keys["reader"], pk)["stages"]["persisted_at"], timeout=30,
+                 what="the re-level to be persisted")
+        stack.redis.stop()
+    finally:
+        stack.redis.start()
+        stack.start_worker("recompute", RECOMPUTE_QUEUES + ",maintenance")
+    # Consumer groups live in Redis: a consumer re-creates its group after a wipe.
+    reader = StreamConsumer(get_redis(), f"test-{uid}")
+    get_redis().xgroup_create("tutormax:student_profiles", reader.group, id="0", mkstream=True)
+
+    wait_finished(client, keys["reader"], [pk], timeout=60)
+    # Level 7.0 → middle_school, for every checkout of the book by both students.
+    assert profile(students[0])["histogram"] == {"middle_school": 2}
+    assert profile(students[1])["histogram"] == {"middle_school": 1}
+    assert profile(students[1])["last_event_id"] == pk
+    # The profile changes reach the stream once each, naming the re-level.
+    for student in students:
+        assert [e["event_id"] for e in reader.wait_count(student, 1)] == [str(pk)]
+
+    incremental = {s: {k: v for k, v in profile(s).items() if k != "updated_at"} for s in students}
+    with app.app_context():
+        rebuilder_for("reading")()
+    assert {s: {k: v for k, v in profile(s).items() if k != "updated_at"} for s in students} == incremental
+    assert no_worker_exited(stack)

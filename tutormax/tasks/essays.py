@@ -6,7 +6,12 @@ chain touched (`rules.essays.batch_view`), one fold per batch per chain, under a
 per-batch advisory lock so two chains can never write an older fold over a newer
 one. The internal API's Redis cache is invalidated before the commit (so a read
 after it never takes the old entry) and again after it (so an entry filled from
-the old rows in between is dropped).
+the old rows in between is dropped). Both calls go to Redis only, so the same
+transaction also records the invalidation as pending work (`pending_work`, kinds
+`essays_batch_cache` and `essays_user_cache`); the outbox sweeper repeats it and
+settles the rows, so an invalidation lost to a Redis outage (an entry that
+survived a restart, or a network blip) is made at the next sweep, not after
+CACHE_TTL_SECONDS.
 """
 
 from __future__ import annotations
@@ -28,10 +33,13 @@ from tutormax.models.events import STATUS_PROCESSED, STATUS_RECEIVED, Event
 from tutormax.redis_client import get_redis
 from tutormax.registry import PermanentFailure, register, register_rebuild
 from tutormax.rules.essays import batch_view
+from tutormax.tasks.maintenance import record_pending, register_repair
 
 log = logging.getLogger(__name__)
 
 RECOMPUTE_KIND = "batch_status"
+BATCH_CACHE_KIND = "essays_batch_cache"
+USER_CACHE_KIND = "essays_user_cache"
 REBUILD_CHUNK = 500
 
 # --- the cache of the internal API --------------------------------------------------
@@ -69,12 +77,15 @@ def user_cache_key(user_id: str, version: int, limit: int, offset: int, status: 
     return f"{_PREFIX}user:v{version}:{limit}:{offset}:{status or ''}:{user_id}"
 
 
-def invalidate_cache(batch_ids: Iterable[str], user_ids: Iterable[str]) -> None:
-    """Drop the cached status of `batch_ids` and every cached list of `user_ids`; never raises."""
+def invalidate_cache(batch_ids: Iterable[str], user_ids: Iterable[str]) -> bool:
+    """Drop the cached status of `batch_ids` and every cached list of `user_ids`; never raises.
+
+    Returns False when Redis failed (the pending-work rows then stay for the sweeper).
+    """
     batch_ids = sorted(set(batch_ids))
     user_ids = sorted(set(user_ids))
     if not batch_ids and not user_ids:
-        return
+        return True
     try:
         client = get_redis()
         pipe = client.pipeline(transaction=False)
@@ -94,9 +105,11 @@ def invalidate_cache(batch_ids: Iterable[str], user_ids: Iterable[str]) -> None:
         pipe.unlink(*doomed)
         pipe.execute()
     except redis.RedisError as exc:
-        # The rows are committed; entries expire within CACHE_TTL_SECONDS at worst.
+        # The rows are committed; the sweeper repeats the invalidation (pending work).
         log.warning("essay cache invalidation failed",
                     extra={"batch_ids": batch_ids[:20], "error": type(exc).__name__})
+        return False
+    return True
 
 
 # --- persist --------------------------------------------------------------------------
@@ -206,6 +219,8 @@ def recompute_events(session: Session, events: Sequence[Event]) -> None:
     changed_batches, users = recompute_batches(session, sorted(batch_ids))
     metrics.inc("tutormax_recomputes", len(changed_batches), kind=RECOMPUTE_KIND)
     metrics.inc("tutormax_recomputes_coalesced", len(events) - len(changed_batches), kind=RECOMPUTE_KIND)
+    record_pending(session, BATCH_CACHE_KIND, changed_batches)
+    record_pending(session, USER_CACHE_KIND, users)
     invalidate_around_commit(session, changed_batches, users)
     log.info("essay batches recomputed",
              extra={"batches": len(changed_batches), "event_pks": [ev.id for ev in events][:20]})
@@ -246,3 +261,7 @@ def rebuild_essays() -> str:
 
 register("essays", persist=persist_facts, recompute=recompute_events)
 register_rebuild("essays", rebuild_essays)
+# Due at once: the sweeper repeats each invalidation at its next run (the rows read
+# there are committed, so the invalidation comes after the change it covers).
+register_repair(BATCH_CACHE_KIND, lambda _session, batch_ids: invalidate_cache(batch_ids, ()), lambda: 0)
+register_repair(USER_CACHE_KIND, lambda _session, user_ids: invalidate_cache((), user_ids), lambda: 0)
