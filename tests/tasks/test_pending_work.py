@@ -187,3 +187,24 @@ def test_reading_relevel_lost_with_redis_reaches_every_reader(stack, client, key
         rebuilder_for("reading")()
     assert {s: {k: v for k, v in profile(s).items() if k != "updated_at"} for s in students} == incremental
     assert no_worker_exited(stack)
+
+
+def test_essay_cache_entry_stored_across_a_wipe_is_never_served(stack, client, keys, uid):
+    import json
+
+    from tests.web.test_essays_api import Essays, send, status_body
+    from tutormax.redis_client import get_redis
+    from tutormax.tasks.essays import batch_cache_key, batch_version_key
+
+    make = Essays(uid)
+    batch, user = f"b-{uid}", f"u-{uid}"
+    send(client, keys, make.registered(batch, user, ["e1"]))
+    before = status_body(client, batch)
+    version = int(get_redis().get(batch_version_key(batch)))
+    wipe_redis(stack)
+    # A reader that read `version` just before the wipe stores the body it loaded then.
+    get_redis().set(batch_cache_key(batch, version), json.dumps(before), ex=300)
+
+    send(client, keys, make.spellcheck(batch, "e1", "SUCCESS", 1))
+    # The counter restarted after the wipe, but not at 1: the change is what the API shows.
+    assert [e["spellcheck_status"] for e in status_body(client, batch)["essays"]] == ["completed"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 
 import redis
@@ -47,12 +48,16 @@ REBUILD_CHUNK = 500
 # Entries live under a key that embeds a version counter of their batch or user; a
 # change INCRs the counter, so an entry filled from rows read before the change can
 # never be served after it (the read-through race), and deletes the entries it knows.
+# A counter that Redis lost (a wipe, its TTL) starts again at a random value, not at
+# 1: a reader that read version N before a wipe and stores its old body after it
+# must not have that entry served when the restarted counter climbs back to N.
 
 CACHE_TTL_SECONDS = 300
 # Version counters outlive every entry they guard (TTL 300 s), so an expired counter
 # restarting at 0 cannot resurrect an old entry.
 VERSION_TTL_SECONDS = 86400
 _PREFIX = "tutormax:cache:essays:"
+VERSION_RESTART_RANGE = 2**62  # INCR stays within Redis's signed 64-bit integers
 
 
 def batch_version_key(batch_id: str) -> str:
@@ -100,6 +105,7 @@ def invalidate_cache(batch_ids: Iterable[str], user_ids: Iterable[str]) -> bool:
         doomed.extend(user_keys_set(u) for u in user_ids)
         pipe = client.pipeline(transaction=True)
         for key in [*map(batch_version_key, batch_ids), *map(user_version_key, user_ids)]:
+            pipe.set(key, secrets.randbelow(VERSION_RESTART_RANGE), nx=True)
             pipe.incr(key)
             pipe.expire(key, VERSION_TTL_SECONDS)
         pipe.unlink(*doomed)
