@@ -4,7 +4,8 @@ A debounced tutor-metrics recompute and an essay-cache invalidation used to live
 in Redis (a lock, a dirty mark, a countdown message, the after-commit call). A row
 here is written in the same transaction that marks the event processed and removed
 by the step that does the work; the outbox sweeper repairs rows past `due_at`, so a
-Redis wipe delays that work instead of losing it.
+Redis wipe delays that work instead of losing it. `token` names the latest request
+of a row that its own requester settles (only while no later request replaced it).
 
 Revision ID: 0008_pending_work
 Revises: 0007_outbox_claims
@@ -26,6 +27,7 @@ def upgrade() -> None:
         sa.Column("subject_id", sa.Text(), primary_key=True),
         sa.Column("requested_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("token", sa.String(32), nullable=True),
     )
     op.create_index("ix_pending_work_due_at", "pending_work", ["due_at"])
 

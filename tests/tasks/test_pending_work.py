@@ -28,6 +28,18 @@ def wipe_redis(stack) -> None:
         stack.redis.start()
 
 
+def pending_work(app, kind: str, subject_id: str) -> int:
+    """How many pending-work rows of `kind` name `subject_id` (0 or 1)."""
+    from sqlalchemy import func, select
+
+    from tutormax.db import session_scope
+    from tutormax.models.events import PendingWork
+
+    with app.app_context(), session_scope() as session:
+        return session.scalar(select(func.count()).select_from(PendingWork)
+                              .where(PendingWork.kind == kind, PendingWork.subject_id == subject_id))
+
+
 def no_worker_exited(stack) -> bool:
     return all(proc.poll() is None for proc in stack.procs.values())
 
@@ -69,6 +81,8 @@ def test_tutor_metrics_requested_inside_the_debounce_window_survive_a_wipe(stack
                 week(c)["total_sessions_scheduled"]) == (2, 1, 3)
 
     wait_for(repaired, timeout=60, what="the tutors' metrics to count their sessions after the wipe")
+    wait_for(lambda: not any(pending_work(app, "tutor_metrics", t) for t in tutors.values()), timeout=10,
+             what="the repaired recomputes to be settled")
     # a: two sessions, both started; the first session is rated 5 → avg 5.0, success 100 %.
     assert (week(a)["sessions_completed"], week(a)["avg_rating"], week(a)["first_session_success_rate"]) == \
         (2, 5.0, 100.0)
@@ -105,12 +119,15 @@ def test_essay_cache_invalidation_lost_with_redis_is_made_by_the_sweeper(stack, 
     send(client, keys, make.registered(batch, user, ["e1", "e2"]))
     before = status_body(client, batch)  # cached now
     assert [e["spellcheck_status"] for e in before["essays"]] == [None, None]  # no result yet
+    # The worker invalidated after its commit and settled what it owed: nothing for the sweeper.
+    wait_for(lambda: pending_work(app, "essays_batch_cache", batch) == 0, timeout=10,
+             what="the registration's invalidation to be settled")
 
     # The chain of the next event stops short of its recompute stage, which this test
     # runs itself at the moment the worker cannot reach Redis: its invalidations fail.
     stack.stop("recompute")
     try:
-        pk = post_batch(client, keys["writer"], [make.spellcheck(batch, "e1", "SUCCESS", 1)]).get_json()["results"][0]["id"]
+        pk = accepted_ids(post_batch(client, keys["writer"], [make.spellcheck(batch, "e1", "SUCCESS", 1)]))[0]
         wait_for(lambda: event_status(client, keys["reader"], pk)["stages"]["persisted_at"], timeout=30,
                  what="the spellcheck result to be persisted")
         dead = redis.Redis(port=free_port(), socket_connect_timeout=0.2, socket_timeout=0.2, decode_responses=True)
@@ -119,8 +136,10 @@ def test_essay_cache_invalidation_lost_with_redis_is_made_by_the_sweeper(stack, 
             with app.app_context():
                 RECOMPUTE_TASKS["essays"].apply(args=([pk],))
         assert event_status(client, keys["reader"], pk)["status"] == "processed"
-        # Redis kept the entry the failed invalidations should have dropped: a stale answer.
+        # Redis kept the entry the failed invalidations should have dropped: a stale answer,
+        # and the invalidation is owed in PostgreSQL.
         assert status_body(client, batch) == before
+        assert pending_work(app, "essays_batch_cache", batch) == 1
     finally:
         stack.start_worker("recompute", RECOMPUTE_QUEUES + ",maintenance")
 
@@ -129,6 +148,8 @@ def test_essay_cache_invalidation_lost_with_redis_is_made_by_the_sweeper(stack, 
 
     # The sweeper (queue maintenance, back with the worker) repeats the invalidation.
     wait_for(fresh, timeout=30, what="the batch status to show the spellcheck result")
+    wait_for(lambda: pending_work(app, "essays_batch_cache", batch) == 0, timeout=10,
+             what="the sweeper to settle the invalidation")
 
 
 def test_reading_relevel_lost_with_redis_reaches_every_reader(stack, client, keys, uid, app):

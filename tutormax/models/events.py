@@ -80,6 +80,8 @@ class PendingWork(Base):
     subject_id: Mapped[str] = mapped_column(Text, primary_key=True)  # a tutor, batch or user id
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The latest request, for work its requester settles itself (`settle_pending_request`).
+    token: Mapped[str | None] = mapped_column(String(32))
 
 
 class DeadLetter(Base):

@@ -8,10 +8,10 @@ one. The internal API's Redis cache is invalidated before the commit (so a read
 after it never takes the old entry) and again after it (so an entry filled from
 the old rows in between is dropped). Both calls go to Redis only, so the same
 transaction also records the invalidation as pending work (`pending_work`, kinds
-`essays_batch_cache` and `essays_user_cache`); the outbox sweeper repeats it and
-settles the rows, so an invalidation lost to a Redis outage (an entry that
-survived a restart, or a network blip) is made at the next sweep, not after
-CACHE_TTL_SECONDS.
+`essays_batch_cache` and `essays_user_cache`), which the after-commit call settles
+when it succeeds; otherwise the outbox sweeper repeats it after
+TUTORMAX_OUTBOX_STALE_SECONDS, so an invalidation lost to a Redis outage (an entry
+that survived a restart, or a network blip) costs seconds, not CACHE_TTL_SECONDS.
 """
 
 from __future__ import annotations
@@ -19,22 +19,25 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
 import redis
 from sqlalchemy import delete, select, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from tutormax import metrics
+from tutormax.config import get_settings
 from tutormax.db import session_scope
 from tutormax.models.essays import EssayBatch, EssayFact
 from tutormax.models.events import STATUS_PROCESSED, STATUS_RECEIVED, Event
 from tutormax.redis_client import get_redis
 from tutormax.registry import PermanentFailure, register, register_rebuild
 from tutormax.rules.essays import batch_view
-from tutormax.tasks.maintenance import record_pending, register_repair
+from tutormax.tasks.maintenance import record_pending, register_repair, settle_pending_request
 
 log = logging.getLogger(__name__)
 
@@ -214,9 +217,27 @@ def recompute_batches(session: Session, batch_ids: Sequence[str]) -> tuple[set[s
 
 
 def invalidate_around_commit(session: Session, batch_ids: set[str], user_ids: set[str]) -> None:
-    """Invalidate now (before the commit) and once more right after the commit."""
+    """Invalidate now (before the commit) and once more right after the commit.
+
+    Both calls reach Redis only, so the invalidation is also recorded as pending work in
+    this transaction; the after-commit call settles it when it succeeds, else the
+    sweeper repeats it.
+    """
+    token = uuid.uuid4().hex
+    record_pending(session, BATCH_CACHE_KIND, batch_ids, token)
+    record_pending(session, USER_CACHE_KIND, user_ids, token)
     invalidate_cache(batch_ids, user_ids)
-    sa_event.listen(session, "after_commit", lambda _session: invalidate_cache(batch_ids, user_ids), once=True)
+
+    def after_commit(_session: Session) -> None:
+        if not invalidate_cache(batch_ids, user_ids):
+            return
+        try:
+            settle_pending_request(BATCH_CACHE_KIND, batch_ids, token)
+            settle_pending_request(USER_CACHE_KIND, user_ids, token)
+        except sa_exc.SQLAlchemyError as exc:  # the rows stay; the sweeper invalidates once more
+            log.warning("could not settle essay cache invalidations", extra={"error": type(exc).__name__})
+
+    sa_event.listen(session, "after_commit", after_commit, once=True)
 
 
 def recompute_events(session: Session, events: Sequence[Event]) -> None:
@@ -225,8 +246,6 @@ def recompute_events(session: Session, events: Sequence[Event]) -> None:
     changed_batches, users = recompute_batches(session, sorted(batch_ids))
     metrics.inc("tutormax_recomputes", len(changed_batches), kind=RECOMPUTE_KIND)
     metrics.inc("tutormax_recomputes_coalesced", len(events) - len(changed_batches), kind=RECOMPUTE_KIND)
-    record_pending(session, BATCH_CACHE_KIND, changed_batches)
-    record_pending(session, USER_CACHE_KIND, users)
     invalidate_around_commit(session, changed_batches, users)
     log.info("essay batches recomputed",
              extra={"batches": len(changed_batches), "event_pks": [ev.id for ev in events][:20]})
@@ -267,7 +286,9 @@ def rebuild_essays() -> str:
 
 register("essays", persist=persist_facts, recompute=recompute_events)
 register_rebuild("essays", rebuild_essays)
-# Due at once: the sweeper repeats each invalidation at its next run (the rows read
-# there are committed, so the invalidation comes after the change it covers).
-register_repair(BATCH_CACHE_KIND, lambda _session, batch_ids: invalidate_cache(batch_ids, ()), lambda: 0)
-register_repair(USER_CACHE_KIND, lambda _session, user_ids: invalidate_cache((), user_ids), lambda: 0)
+# An invalidation not settled after TUTORMAX_OUTBOX_STALE_SECONDS is repeated by the sweeper
+# (a row it reads is committed, so its invalidation comes after the change it covers).
+register_repair(BATCH_CACHE_KIND, lambda _session, batch_ids: invalidate_cache(batch_ids, ()),
+                lambda: get_settings().outbox_stale_seconds)
+register_repair(USER_CACHE_KIND, lambda _session, user_ids: invalidate_cache((), user_ids),
+                lambda: get_settings().outbox_stale_seconds)

@@ -59,17 +59,24 @@ def register_repair(kind: str, run: Callable[[Session, list[str]], bool], delay:
     REPAIRS[kind] = Repair(run, delay)
 
 
-def record_pending(session: Session, kind: str, subject_ids: Collection[str]) -> None:
+def record_pending(session: Session, kind: str, subject_ids: Collection[str], token: str | None = None) -> None:
     """Note, in the caller's transaction, that `subject_ids` are owed work of `kind`.
 
-    An existing row keeps its earlier due time: the work is owed since then.
+    An existing row keeps its earlier due time: the work is owed since then. With a
+    `token`, the row also names this request, so that its requester can settle it
+    after the commit (`settle_pending_request`) unless a later request came in.
     """
     if not subject_ids:
         return
     due = func.now() + timedelta(seconds=REPAIRS[kind].delay())
     # Sorted, so concurrent chains take the rows' locks in one order.
-    rows = [{"kind": kind, "subject_id": s, "due_at": due} for s in sorted(subject_ids)]
-    session.execute(insert(PendingWork).values(rows).on_conflict_do_nothing(index_elements=["kind", "subject_id"]))
+    rows = [{"kind": kind, "subject_id": s, "due_at": due, "token": token} for s in sorted(subject_ids)]
+    stmt = insert(PendingWork).values(rows)
+    keys = ["kind", "subject_id"]
+    if token is None:
+        session.execute(stmt.on_conflict_do_nothing(index_elements=keys))
+    else:
+        session.execute(stmt.on_conflict_do_update(index_elements=keys, set_={"token": stmt.excluded.token}))
 
 
 def settle_pending(session: Session, kind: str, subject_ids: Sequence[str]) -> None:
@@ -82,6 +89,21 @@ def settle_pending(session: Session, kind: str, subject_ids: Sequence[str]) -> N
     if subject_ids:
         session.execute(
             delete(PendingWork).where(PendingWork.kind == kind, PendingWork.subject_id.in_(list(subject_ids))),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def settle_pending_request(kind: str, subject_ids: Collection[str], token: str) -> None:
+    """After its commit, a requester did the work itself: drop the rows its request still names.
+
+    A row that a later request took over stays for that request (or the sweeper).
+    """
+    if not subject_ids:
+        return
+    with session_scope() as session:
+        session.execute(
+            delete(PendingWork).where(PendingWork.kind == kind, PendingWork.subject_id.in_(sorted(subject_ids)),
+                                      PendingWork.token == token),
             execution_options={"synchronize_session": False},
         )
 
@@ -104,15 +126,15 @@ def repair_pending_work(budget_seconds: float) -> dict[str, int]:
                 by_kind[kind].append(subject_id)
             for kind, subject_ids in by_kind.items():
                 repair = REPAIRS.get(kind)
-                keys = [(kind, s) for s in subject_ids]
+                these = tuple_(PendingWork.kind, PendingWork.subject_id).in_([(kind, s) for s in subject_ids])
                 if repair is not None and repair.run(session, subject_ids):
-                    session.execute(delete(PendingWork).where(tuple_(PendingWork.kind, PendingWork.subject_id).in_(keys)),
-                                    execution_options={"synchronize_session": False})
+                    session.execute(delete(PendingWork).where(these), execution_options={"synchronize_session": False})
                     done[kind] += len(subject_ids)
                 else:
+                    # Not done (Redis still away, or a kind this release does not know): later.
                     retry_in = repair.delay() if repair is not None else 3600
                     session.execute(
-                        update(PendingWork).where(tuple_(PendingWork.kind, PendingWork.subject_id).in_(keys))
+                        update(PendingWork).where(these)
                         .values(due_at=func.now() + timedelta(seconds=max(retry_in, 1))),
                         execution_options={"synchronize_session": False},
                     )
