@@ -229,3 +229,30 @@ def test_essay_cache_entry_stored_across_a_wipe_is_never_served(stack, client, k
     send(client, keys, make.spellcheck(batch, "e1", "SUCCESS", 1))
     # The counter restarted after the wipe, but not at 1: the change is what the API shows.
     assert [e["spellcheck_status"] for e in status_body(client, batch)["essays"]] == ["completed"]
+
+
+def test_nightly_fan_out_is_owed_in_postgresql_until_its_batches_ran(stack, client, keys, uid, app):
+    from tutormax.devservers import RECOMPUTE_QUEUES
+    from tutormax.tasks.tutoring import nightly_recompute
+
+    tutor = f"{uid}-t"
+    ids = accepted_ids(post_batch(client, keys["writer"], [
+        tutor_event(uid, tutor), session_event(uid, f"{uid}-s", tutor, datetime.now(UTC) - timedelta(days=40))]))
+    wait_finished(client, keys["reader"], ids)
+
+    def computed_at() -> str | None:
+        return get_json(client, keys["reader"], f"/api/v1/tutors/{tutor}/metrics")["windows"]["90day"]["computed_at"]
+
+    before = wait_for(computed_at, timeout=30, what="the first metrics")
+    wait_for(lambda: pending_work(app, "tutor_metrics", tutor) == 0, timeout=10, what="the first run to settle")
+    stack.stop("recompute")  # the fan-out's batches wait in their queue
+    try:
+        with app.app_context():
+            nightly_recompute()
+        # The tutor has a session in the last 90 days: its recompute is owed until a batch runs.
+        assert pending_work(app, "tutor_metrics", tutor) == 1
+    finally:
+        stack.start_worker("recompute", RECOMPUTE_QUEUES + ",maintenance")
+    wait_for(lambda: datetime.fromisoformat(computed_at()) > datetime.fromisoformat(before), timeout=30,
+             what="the nightly batch to recompute the tutor")
+    wait_for(lambda: pending_work(app, "tutor_metrics", tutor) == 0, timeout=10, what="the batch to settle it")

@@ -28,7 +28,7 @@ from tutormax.config import PIPELINE_QUEUES, RECOMPUTE_QUEUES, get_settings
 from tutormax.db import session_scope, utcnow
 from tutormax.metrics import queue_depths
 from tutormax.models.events import STATUS_RECEIVED, Event, OutboxEntry, PendingWork
-from tutormax.tasks.pipeline import ring
+from tutormax.tasks.pipeline import chunked, ring
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ SWEEP_LIMIT = 5000
 BUSY_FACTOR = 10
 # Pending work repaired per transaction; a sweep repairs chunks for at most half its period.
 REPAIR_CHUNK = 200
+RECORD_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -59,24 +60,27 @@ def register_repair(kind: str, run: Callable[[Session, list[str]], bool], delay:
     REPAIRS[kind] = Repair(run, delay)
 
 
-def record_pending(session: Session, kind: str, subject_ids: Collection[str], token: str | None = None) -> None:
+def record_pending(session: Session, kind: str, subject_ids: Collection[str], token: str | None = None,
+                   delay_seconds: float | None = None) -> None:
     """Note, in the caller's transaction, that `subject_ids` are owed work of `kind`.
 
-    An existing row keeps its earlier due time: the work is owed since then. With a
-    `token`, the row also names this request, so that its requester can settle it
-    after the commit (`settle_pending_request`) unless a later request came in.
+    Due after `delay_seconds` (default: the kind's delay). An existing row keeps its
+    earlier due time: the work is owed since then. With a `token`, the row also names
+    this request, so that its requester can settle it after the commit
+    (`settle_pending_request`) unless a later request came in.
     """
-    if not subject_ids:
-        return
-    due = func.now() + timedelta(seconds=REPAIRS[kind].delay())
-    # Sorted, so concurrent chains take the rows' locks in one order.
-    rows = [{"kind": kind, "subject_id": s, "due_at": due, "token": token} for s in sorted(subject_ids)]
-    stmt = insert(PendingWork).values(rows)
+    delay = REPAIRS[kind].delay() if delay_seconds is None else delay_seconds
+    due = func.now() + timedelta(seconds=delay)
     keys = ["kind", "subject_id"]
-    if token is None:
-        session.execute(stmt.on_conflict_do_nothing(index_elements=keys))
-    else:
-        session.execute(stmt.on_conflict_do_update(index_elements=keys, set_={"token": stmt.excluded.token}))
+    # Sorted, so concurrent chains take the rows' locks in one order; chunked below
+    # PostgreSQL's limit of bound parameters per statement.
+    for chunk in chunked(sorted(subject_ids), RECORD_CHUNK):
+        stmt = insert(PendingWork).values([{"kind": kind, "subject_id": s, "due_at": due, "token": token}
+                                           for s in chunk])
+        if token is None:
+            session.execute(stmt.on_conflict_do_nothing(index_elements=keys))
+        else:
+            session.execute(stmt.on_conflict_do_update(index_elements=keys, set_={"token": stmt.excluded.token}))
 
 
 def settle_pending(session: Session, kind: str, subject_ids: Sequence[str]) -> None:

@@ -37,7 +37,7 @@ import kombu.exceptions
 import redis
 from celery import shared_task
 from celery.exceptions import MaxRetriesExceededError
-from sqlalchemy import delete, distinct, or_, select, tuple_, update
+from sqlalchemy import delete, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -79,6 +79,7 @@ TYPE_ORDER = (TUTOR_UPSERTED, SESSION_COMPLETED, FEEDBACK_SUBMITTED, TUTOR_ACTIV
 
 METRICS_KIND = "tutor_metrics"
 NIGHTLY_BATCH = 200
+NIGHTLY_REPAIR_FACTOR = 10
 LONGEST_WINDOW = timedelta(days=max(WINDOWS.values()))
 # The lock outlives the countdown plus any plausible run by far, yet expires, so a
 # worker that died holding it delays a tutor's metrics by minutes, never forever.
@@ -508,14 +509,17 @@ def nightly_recompute() -> int:
     with session_scope() as session:
         tutor_ids = session.scalars(select(Tutor.tutor_id).order_by(Tutor.tutor_id)).all()
         due = set(session.scalars(
-            select(distinct(TutoringSession.tutor_id))
+            select(TutoringSession.tutor_id).distinct()
             .where(TutoringSession.scheduled_start >= now - LONGEST_WINDOW, TutoringSession.scheduled_start < now)
         ))
         # A tutor whose last sessions just slid out of every window still shows them: zero it.
         due |= set(session.scalars(
-            select(distinct(TutorMetrics.tutor_id))
+            select(TutorMetrics.tutor_id).distinct()
             .where(or_(TutorMetrics.total_sessions_scheduled > 0, TutorMetrics.response_time_avg_minutes.isnot(None)))
         ))
+        # The batches below are Redis messages: owed in PostgreSQL until each one ran. Given
+        # as long as the sweeper gives a busy pipeline, since a big fan-out takes a while.
+        record_pending(session, METRICS_KIND, due, delay_seconds=NIGHTLY_REPAIR_FACTOR * repair_delay_seconds())
     batches = 0
     for part in chunked(tutor_ids, NIGHTLY_BATCH):
         recompute_tutor_batch.delay(part, [t for t in part if t in due])
