@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from tests.helpers import auth, post_batch, wait_finished, wait_for
+from tests.helpers import event_status, post_batch, wait_finished, wait_for
 from tests.web.test_tutoring_api import accepted_ids, feedback_event, get_json, session_event, tutor_event
 
 UTC = timezone.utc
@@ -109,7 +109,6 @@ def test_essay_cache_invalidation_lost_with_redis_is_made_by_the_sweeper(stack, 
     import redis
 
     import tutormax.redis_client
-    from tests.helpers import event_status
     from tests.web.test_essays_api import Essays, send, status_body
     from tutormax.devservers import RECOMPUTE_QUEUES, free_port
     from tutormax.tasks.pipeline import RECOMPUTE_TASKS
@@ -153,7 +152,6 @@ def test_essay_cache_invalidation_lost_with_redis_is_made_by_the_sweeper(stack, 
 
 
 def test_reading_relevel_lost_with_redis_reaches_every_reader(stack, client, keys, uid, app):
-    from tests.helpers import event_status
     from tests.tasks.conftest import StreamConsumer
     from tutormax.devservers import RECOMPUTE_QUEUES
     from tutormax.redis_client import get_redis
