@@ -30,8 +30,10 @@ def upgrade() -> None:
         sa.Column("token", sa.String(32), nullable=True),
     )
     op.create_index("ix_pending_work_due_at", "pending_work", ["due_at"])
+    op.create_index("ix_pending_work_token", "pending_work", ["token"], postgresql_where=sa.text("token IS NOT NULL"))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_pending_work_token", table_name="pending_work")
     op.drop_index("ix_pending_work_due_at", table_name="pending_work")
     op.drop_table("pending_work")

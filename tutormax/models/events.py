@@ -74,7 +74,10 @@ class PendingWork(Base):
     the work deletes the row; the outbox sweeper repairs rows past `due_at`."""
 
     __tablename__ = "pending_work"
-    __table_args__ = (Index("ix_pending_work_due_at", "due_at"),)
+    __table_args__ = (
+        Index("ix_pending_work_due_at", "due_at"),
+        Index("ix_pending_work_token", "token", postgresql_where=text("token IS NOT NULL")),
+    )
 
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     subject_id: Mapped[str] = mapped_column(Text, primary_key=True)  # a tutor, batch or user id

@@ -232,8 +232,7 @@ def invalidate_around_commit(session: Session, batch_ids: set[str], user_ids: se
         if not invalidate_cache(batch_ids, user_ids):
             return
         try:
-            settle_pending_request(BATCH_CACHE_KIND, batch_ids, token)
-            settle_pending_request(USER_CACHE_KIND, user_ids, token)
+            settle_pending_request(token)
         except sa_exc.SQLAlchemyError as exc:  # the rows stay; the sweeper invalidates once more
             log.warning("could not settle essay cache invalidations", extra={"error": type(exc).__name__})
 

@@ -97,19 +97,15 @@ def settle_pending(session: Session, kind: str, subject_ids: Sequence[str]) -> N
         )
 
 
-def settle_pending_request(kind: str, subject_ids: Collection[str], token: str) -> None:
+def settle_pending_request(token: str) -> None:
     """After its commit, a requester did the work itself: drop the rows its request still names.
 
-    A row that a later request took over stays for that request (or the sweeper).
+    A row that a later request took over carries that request's token and stays for it
+    (or for the sweeper).
     """
-    if not subject_ids:
-        return
     with session_scope() as session:
-        session.execute(
-            delete(PendingWork).where(PendingWork.kind == kind, PendingWork.subject_id.in_(sorted(subject_ids)),
-                                      PendingWork.token == token),
-            execution_options={"synchronize_session": False},
-        )
+        session.execute(delete(PendingWork).where(PendingWork.token == token),
+                        execution_options={"synchronize_session": False})
 
 
 def repair_pending_work(budget_seconds: float) -> dict[str, int]:
