@@ -8,6 +8,10 @@ from tutormax.config import ALL_QUEUES, DOMAINS, get_settings
 _settings = get_settings()
 
 broker_url = _settings.broker_url
+# kombu's Redis transport with a workaround that keeps a worker alive when Redis
+# restarts under it (see tutormax/broker.py for the root cause).
+if broker_url.startswith("redis://"):
+    broker_transport = "tutormax.broker:Transport"
 broker_connection_retry_on_startup = True
 # Countdowns and retry backoffs stay far below this (max 300 s): a message
 # invisible for an hour after a worker vanished is redelivered, not lost.

@@ -283,7 +283,11 @@ class LocalStack:
         raise RuntimeError("gunicorn did not listen within 60 s")
 
     def revive(self) -> list[str]:
-        """Restart workers that exited, as a process supervisor would; returns their names."""
+        """Restart workers that exited, as a process supervisor would; returns their names.
+
+        For tests that kill a worker on purpose: a Redis restart no longer ends one
+        (see tutormax/broker.py and tests/tasks/test_worker_survival.py).
+        """
         dead = [name for name in self.worker_args
                 if name not in self.procs or self.procs[name].poll() is not None]
         for name in dead:

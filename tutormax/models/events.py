@@ -1,4 +1,4 @@
-"""The event log, its outbox and the dead letters."""
+"""The event log, its outbox, the work still owed to processed events, and the dead letters."""
 
 from __future__ import annotations
 
@@ -66,6 +66,25 @@ class OutboxEntry(Base):
     # Referential waits (e.g. a session before its tutor) are timed from here.
     wait_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     wait_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class PendingWork(Base):
+    """Work a later step still owes processed events (a debounced recompute, a cache
+    invalidation), written in the transaction that finished them. The step that does
+    the work deletes the row; the outbox sweeper repairs rows past `due_at`."""
+
+    __tablename__ = "pending_work"
+    __table_args__ = (
+        Index("ix_pending_work_due_at", "due_at"),
+        Index("ix_pending_work_token", "token", postgresql_where=text("token IS NOT NULL")),
+    )
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(Text, primary_key=True)  # a tutor, batch or user id
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The latest request, for work its requester settles itself (`settle_pending_request`).
+    token: Mapped[str | None] = mapped_column(String(32))
 
 
 class DeadLetter(Base):

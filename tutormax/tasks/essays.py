@@ -6,32 +6,44 @@ chain touched (`rules.essays.batch_view`), one fold per batch per chain, under a
 per-batch advisory lock so two chains can never write an older fold over a newer
 one. The internal API's Redis cache is invalidated before the commit (so a read
 after it never takes the old entry) and again after it (so an entry filled from
-the old rows in between is dropped).
+the old rows in between is dropped). Both calls go to Redis only, so the same
+transaction also records the invalidation as pending work (`pending_work`, kinds
+`essays_batch_cache` and `essays_user_cache`), which the after-commit call settles
+when it succeeds; otherwise the outbox sweeper repeats it after
+TUTORMAX_OUTBOX_STALE_SECONDS, so an invalidation lost to a Redis outage (an entry
+that survived a restart, or a network blip) costs seconds, not CACHE_TTL_SECONDS.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
 import redis
 from sqlalchemy import delete, select, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from tutormax import metrics
+from tutormax.config import get_settings
 from tutormax.db import session_scope
 from tutormax.models.essays import EssayBatch, EssayFact
 from tutormax.models.events import STATUS_PROCESSED, STATUS_RECEIVED, Event
 from tutormax.redis_client import get_redis
 from tutormax.registry import PermanentFailure, register, register_rebuild
 from tutormax.rules.essays import batch_view
+from tutormax.tasks.maintenance import record_pending, register_repair, settle_pending_request
 
 log = logging.getLogger(__name__)
 
 RECOMPUTE_KIND = "batch_status"
+BATCH_CACHE_KIND = "essays_batch_cache"
+USER_CACHE_KIND = "essays_user_cache"
 REBUILD_CHUNK = 500
 
 # --- the cache of the internal API --------------------------------------------------
@@ -39,12 +51,16 @@ REBUILD_CHUNK = 500
 # Entries live under a key that embeds a version counter of their batch or user; a
 # change INCRs the counter, so an entry filled from rows read before the change can
 # never be served after it (the read-through race), and deletes the entries it knows.
+# A counter that Redis lost (a wipe, its TTL) starts again at a random value, not at
+# 1: a reader that read version N before a wipe and stores its old body after it
+# must not have that entry served when the restarted counter climbs back to N.
 
 CACHE_TTL_SECONDS = 300
 # Version counters outlive every entry they guard (TTL 300 s), so an expired counter
 # restarting at 0 cannot resurrect an old entry.
 VERSION_TTL_SECONDS = 86400
 _PREFIX = "tutormax:cache:essays:"
+VERSION_RESTART_RANGE = 2**62  # INCR stays within Redis's signed 64-bit integers
 
 
 def batch_version_key(batch_id: str) -> str:
@@ -69,12 +85,15 @@ def user_cache_key(user_id: str, version: int, limit: int, offset: int, status: 
     return f"{_PREFIX}user:v{version}:{limit}:{offset}:{status or ''}:{user_id}"
 
 
-def invalidate_cache(batch_ids: Iterable[str], user_ids: Iterable[str]) -> None:
-    """Drop the cached status of `batch_ids` and every cached list of `user_ids`; never raises."""
+def invalidate_cache(batch_ids: Iterable[str], user_ids: Iterable[str]) -> bool:
+    """Drop the cached status of `batch_ids` and every cached list of `user_ids`; never raises.
+
+    Returns False when Redis failed (the pending-work rows then stay for the sweeper).
+    """
     batch_ids = sorted(set(batch_ids))
     user_ids = sorted(set(user_ids))
     if not batch_ids and not user_ids:
-        return
+        return True
     try:
         client = get_redis()
         pipe = client.pipeline(transaction=False)
@@ -89,14 +108,17 @@ def invalidate_cache(batch_ids: Iterable[str], user_ids: Iterable[str]) -> None:
         doomed.extend(user_keys_set(u) for u in user_ids)
         pipe = client.pipeline(transaction=True)
         for key in [*map(batch_version_key, batch_ids), *map(user_version_key, user_ids)]:
+            pipe.set(key, secrets.randbelow(VERSION_RESTART_RANGE), nx=True)
             pipe.incr(key)
             pipe.expire(key, VERSION_TTL_SECONDS)
         pipe.unlink(*doomed)
         pipe.execute()
     except redis.RedisError as exc:
-        # The rows are committed; entries expire within CACHE_TTL_SECONDS at worst.
+        # The rows are committed; the sweeper repeats the invalidation (pending work).
         log.warning("essay cache invalidation failed",
                     extra={"batch_ids": batch_ids[:20], "error": type(exc).__name__})
+        return False
+    return True
 
 
 # --- persist --------------------------------------------------------------------------
@@ -195,9 +217,26 @@ def recompute_batches(session: Session, batch_ids: Sequence[str]) -> tuple[set[s
 
 
 def invalidate_around_commit(session: Session, batch_ids: set[str], user_ids: set[str]) -> None:
-    """Invalidate now (before the commit) and once more right after the commit."""
+    """Invalidate now (before the commit) and once more right after the commit.
+
+    Both calls reach Redis only, so the invalidation is also recorded as pending work in
+    this transaction; the after-commit call settles it when it succeeds, else the
+    sweeper repeats it.
+    """
+    token = uuid.uuid4().hex
+    record_pending(session, BATCH_CACHE_KIND, batch_ids, token)
+    record_pending(session, USER_CACHE_KIND, user_ids, token)
     invalidate_cache(batch_ids, user_ids)
-    sa_event.listen(session, "after_commit", lambda _session: invalidate_cache(batch_ids, user_ids), once=True)
+
+    def after_commit(_session: Session) -> None:
+        if not invalidate_cache(batch_ids, user_ids):
+            return
+        try:
+            settle_pending_request(token)
+        except sa_exc.SQLAlchemyError as exc:  # the rows stay; the sweeper invalidates once more
+            log.warning("could not settle essay cache invalidations", extra={"error": type(exc).__name__})
+
+    sa_event.listen(session, "after_commit", after_commit, once=True)
 
 
 def recompute_events(session: Session, events: Sequence[Event]) -> None:
@@ -246,3 +285,9 @@ def rebuild_essays() -> str:
 
 register("essays", persist=persist_facts, recompute=recompute_events)
 register_rebuild("essays", rebuild_essays)
+# An invalidation not settled after TUTORMAX_OUTBOX_STALE_SECONDS is repeated by the sweeper
+# (a row it reads is committed, so its invalidation comes after the change it covers).
+register_repair(BATCH_CACHE_KIND, lambda _session, batch_ids: invalidate_cache(batch_ids, ()),
+                lambda: get_settings().outbox_stale_seconds)
+register_repair(USER_CACHE_KIND, lambda _session, user_ids: invalidate_cache((), user_ids),
+                lambda: get_settings().outbox_stale_seconds)

@@ -15,6 +15,14 @@ later requests only mark the tutor dirty. The run clears the dirty mark before i
 reads, and on finishing either releases the lock (compare-and-delete) or, when
 the tutor was marked dirty meanwhile, schedules one more run. Both decisions are
 Lua scripts, so no request can slip between "check dirty" and "release".
+
+Redis is the fast path, PostgreSQL the truth: the recompute stage also records a
+`pending_work` row per tutor (kind `tutor_metrics`) in the transaction that marks
+its events processed, and every run deletes its tutor's row before it reads. When
+Redis loses the lock, the mark or the countdown message (a restart without
+persistence, a worker killed holding the message), the outbox sweeper recomputes
+the tutors whose rows are older than the debounce window plus
+TUTORMAX_OUTBOX_STALE_SECONDS (`repair_overdue_metrics`).
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ import kombu.exceptions
 import redis
 from celery import shared_task
 from celery.exceptions import MaxRetriesExceededError
-from sqlalchemy import delete, distinct, or_, select, tuple_, update
+from sqlalchemy import delete, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -57,6 +65,7 @@ from tutormax.rules.tutoring import (
     window_metrics,
 )
 from tutormax.schemas.tutoring import CATEGORY_FIELDS
+from tutormax.tasks.maintenance import record_pending, register_repair, settle_pending
 from tutormax.tasks.pipeline import TRANSIENT, backoff_seconds, chunked
 
 log = logging.getLogger(__name__)
@@ -70,6 +79,7 @@ TYPE_ORDER = (TUTOR_UPSERTED, SESSION_COMPLETED, FEEDBACK_SUBMITTED, TUTOR_ACTIV
 
 METRICS_KIND = "tutor_metrics"
 NIGHTLY_BATCH = 200
+NIGHTLY_REPAIR_FACTOR = 10
 LONGEST_WINDOW = timedelta(days=max(WINDOWS.values()))
 # The lock outlives the countdown plus any plausible run by far, yet expires, so a
 # worker that died holding it delays a tutor's metrics by minutes, never forever.
@@ -297,6 +307,8 @@ def request_recomputes(session: Session, events: Sequence[Event]) -> None:
         tutor_ids |= set(session.scalars(
             select(TutoringSession.tutor_id).where(TutoringSession.session_id.in_(feedback_sessions))
         ))
+    # Committed with the events' `processed`: the debounce below lives in Redis only.
+    record_pending(session, METRICS_KIND, tutor_ids)
     request_recompute(sorted(tutor_ids))
 
 
@@ -387,6 +399,7 @@ def recompute_tutor_metrics(self, tutor_id: str, token: str | None = None) -> st
         client.delete(_dirty_key(tutor_id))
     try:
         with session_scope() as session:
+            settle_pending(session, METRICS_KIND, [tutor_id])
             store_metrics(session, [tutor_id], utcnow())
     except TRANSIENT as exc:
         try:
@@ -496,14 +509,17 @@ def nightly_recompute() -> int:
     with session_scope() as session:
         tutor_ids = session.scalars(select(Tutor.tutor_id).order_by(Tutor.tutor_id)).all()
         due = set(session.scalars(
-            select(distinct(TutoringSession.tutor_id))
+            select(TutoringSession.tutor_id).distinct()
             .where(TutoringSession.scheduled_start >= now - LONGEST_WINDOW, TutoringSession.scheduled_start < now)
         ))
         # A tutor whose last sessions just slid out of every window still shows them: zero it.
         due |= set(session.scalars(
-            select(distinct(TutorMetrics.tutor_id))
+            select(TutorMetrics.tutor_id).distinct()
             .where(or_(TutorMetrics.total_sessions_scheduled > 0, TutorMetrics.response_time_avg_minutes.isnot(None)))
         ))
+        # The batches below are Redis messages: owed in PostgreSQL until each one ran. Given
+        # as long as the sweeper gives a busy pipeline, since a big fan-out takes a while.
+        record_pending(session, METRICS_KIND, due, delay_seconds=NIGHTLY_REPAIR_FACTOR * repair_delay_seconds())
     batches = 0
     for part in chunked(tutor_ids, NIGHTLY_BATCH):
         recompute_tutor_batch.delay(part, [t for t in part if t in due])
@@ -520,6 +536,7 @@ def recompute_tutor_batch(self, tutor_ids: list[str], metric_tutor_ids: list[str
     try:
         with session_scope() as session:
             refresh_tutor_derived(session, tutor_ids, now)
+            settle_pending(session, METRICS_KIND, metric_tutor_ids)
             store_metrics(session, metric_tutor_ids, now)
     except TRANSIENT as exc:
         raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries, cap=60),
@@ -527,6 +544,19 @@ def recompute_tutor_batch(self, tutor_ids: list[str], metric_tutor_ids: list[str
     if metric_tutor_ids:
         metrics.inc("tutormax_recomputes", len(metric_tutor_ids), kind=METRICS_KIND)
     return len(metric_tutor_ids)
+
+
+def repair_overdue_metrics(session: Session, tutor_ids: list[str]) -> bool:
+    """Sweeper: recompute tutors whose requested recompute is overdue (its Redis debounce was lost)."""
+    store_metrics(session, tutor_ids, utcnow())
+    metrics.inc("tutormax_recomputes", len(tutor_ids), kind=METRICS_KIND)
+    return True
+
+
+def repair_delay_seconds() -> float:
+    """How long a requested recompute may wait for its debounced run before the sweeper does it."""
+    settings = get_settings()
+    return settings.metrics_debounce_seconds + settings.outbox_stale_seconds
 
 
 # ------------------------------------------------------------------- rebuild
@@ -577,3 +607,4 @@ def _recompute(session: Session, events: Sequence[Event]) -> None:
 
 register("tutoring", enrich=_enrich, persist=_persist, recompute=_recompute)
 register_rebuild("tutoring", rebuild_tutoring)
+register_repair(METRICS_KIND, repair_overdue_metrics, repair_delay_seconds)
