@@ -262,7 +262,8 @@ class LocalStack:
         return proc
 
     def start_beat(self) -> subprocess.Popen:
-        return self.start_celery("beat", "beat", "--loglevel", "INFO", "--schedule", str(self.workdir / "beat-schedule"))
+        return self.start_celery("beat", "beat", "--loglevel", "INFO", "--schedule",
+                                 str(self.workdir / "beat-schedule"))
 
     def start_web(self, port: int, workers: int = 1, threads: int = 16) -> str:
         """gunicorn on 127.0.0.1:`port`, as the Procfile runs it; returns the base URL."""
@@ -276,9 +277,9 @@ class LocalStack:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                     return url
-            except OSError:
+            except OSError as exc:
                 if self.procs["web"].poll() is not None:
-                    raise RuntimeError(f"gunicorn exited: see {self.workdir / 'web.log'}")
+                    raise RuntimeError(f"gunicorn exited: see {self.workdir / 'web.log'}") from exc
                 time.sleep(0.2)
         raise RuntimeError("gunicorn did not listen within 60 s")
 

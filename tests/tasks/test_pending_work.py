@@ -22,8 +22,8 @@ def wipe_redis(stack) -> None:
     stack.redis.stop()
     try:
         for name, path in logs.items():
-            wait_for(lambda: b"Connection to broker lost" in path.read_bytes()[offsets[name]:], timeout=30,
-                     what=f"the {name} worker to lose its broker")
+            wait_for(lambda path=path, name=name: b"Connection to broker lost" in path.read_bytes()[offsets[name]:],
+                     timeout=30, what=f"the {name} worker to lose its broker")
     finally:
         stack.redis.start()
 

@@ -24,8 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import redis
 from sqlalchemy import delete, select, text
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import event as sa_event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 

@@ -207,7 +207,8 @@ def _sweep_outbox_rows(stale: int) -> int:
     if groups:
         count = sum(len(v) for v in groups.values())
         log.warning("outbox sweeper restarting stale events",
-                    extra={"count": count, "backlog": backlog, "event_pks": [pk for v in groups.values() for pk in v][:50]})
+                    extra={"count": count, "backlog": backlog,
+                           "event_pks": [pk for v in groups.values() for pk in v][:50]})
         ring(groups, force=True)
         return count
     return 0

@@ -255,7 +255,10 @@ def _after_commit(session: Session) -> None:
 
 
 def publish_pending(ids: Sequence[int] = (), orphan_limit: int = 500) -> int:
-    """Append the given pending profile changes, plus up to `orphan_limit` orphaned ones; returns how many were appended."""
+    """Append the given pending profile changes, plus up to `orphan_limit` orphaned ones.
+
+    Returns how many were appended.
+    """
     appended = 0
     ids = sorted(ids)
     for start in range(0, len(ids), STUDENT_CHUNK):

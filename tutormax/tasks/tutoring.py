@@ -540,7 +540,7 @@ def recompute_tutor_batch(self, tutor_ids: list[str], metric_tutor_ids: list[str
             store_metrics(session, metric_tutor_ids, now)
     except TRANSIENT as exc:
         raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries, cap=60),
-                         max_retries=MAX_RECOMPUTE_RETRIES)
+                         max_retries=MAX_RECOMPUTE_RETRIES) from exc
     if metric_tutor_ids:
         metrics.inc("tutormax_recomputes", len(metric_tutor_ids), kind=METRICS_KIND)
     return len(metric_tutor_ids)
