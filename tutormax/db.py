@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
@@ -13,6 +14,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from tutormax.config import get_settings
+
+log = logging.getLogger(__name__)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -101,6 +104,25 @@ def read_session() -> Iterator[Session]:
         yield session
 
 
+def after_commit(session: Session, action: Callable[[], object], what: str) -> None:
+    """Run `action` once `session`'s transaction has committed (never when it rolls back).
+
+    For the Redis side of a change (publish, invalidate, schedule) whose PostgreSQL
+    record is written in the same transaction: if the action fails, the failure is
+    logged and the record's repair (sweeper, beat) does it later, so the committed
+    change is never undone or retried for it.
+    """
+
+    def run(_session: Session) -> None:
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 - committed; the PostgreSQL record gets it repaired
+            log.warning("after-commit action failed; its repair will redo it",
+                        extra={"action": what, "error": type(exc).__name__})
+
+    event.listen(session, "after_commit", run, once=True)
+
+
 def dispose_engine() -> None:
     """Drop pooled connections: call after fork (worker_process_init) and on settings change."""
     global _engine, _factory
@@ -130,5 +152,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-__all__ = ["Base", "get_engine", "dispose_engine", "session_scope", "autocommit_connection", "read_session",
-           "utcnow", "func"]
+__all__ = [
+    "Base", "get_engine", "dispose_engine", "session_scope", "autocommit_connection", "read_session",
+    "after_commit", "utcnow", "func",
+]

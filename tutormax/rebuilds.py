@@ -10,7 +10,10 @@ chain, which persists it after the rebuild; a dead-lettered event is in no view.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_
+from collections.abc import Sequence
+
+from sqlalchemy import and_, or_, text
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from tutormax.models.events import STATUS_PROCESSED, STATUS_RECEIVED, Event
@@ -20,3 +23,12 @@ def replayable() -> ColumnElement[bool]:
     """The WHERE clause of the events a rebuild replays (SQLAlchemy, on `Event`)."""
     return or_(Event.status == STATUS_PROCESSED,
                and_(Event.status == STATUS_RECEIVED, Event.persisted_at.is_not(None)))
+
+
+def lock_views(session: Session, tables: Sequence[str]) -> None:
+    """Keep every writer of a domain's views out until the rebuild commits; readers go on reading.
+
+    SHARE ROW EXCLUSIVE conflicts with the ROW EXCLUSIVE lock every INSERT, UPDATE and
+    DELETE takes, and not with reads: a chain's stage waits, then finds the rebuilt rows.
+    """
+    session.execute(text(f"LOCK TABLE {', '.join(tables)} IN SHARE ROW EXCLUSIVE MODE"))

@@ -9,26 +9,17 @@ Chain stages:
   event never overwrites a newer one; activities are facts keyed by event pk.
 - recompute: asks for a debounced metrics recompute of each affected tutor.
 
-Debounce, per tutor and across workers: the first request takes a Redis lock
-(SET NX with an expiry) and schedules `recompute_tutor_metrics` with a countdown;
-later requests only mark the tutor dirty. The run clears the dirty mark before it
-reads, and on finishing either releases the lock (compare-and-delete) or, when
-the tutor was marked dirty meanwhile, schedules one more run. Both decisions are
-Lua scripts, so no request can slip between "check dirty" and "release".
-
-Redis is the fast path, PostgreSQL the truth: the recompute stage also records a
-`pending_work` row per tutor (kind `tutor_metrics`) in the transaction that marks
-its events processed, and every run deletes its tutor's row before it reads. When
-Redis loses the lock, the mark or the countdown message (a restart without
-persistence, a worker killed holding the message), the outbox sweeper recomputes
-the tutors whose rows are older than the debounce window plus
-TUTORMAX_OUTBOX_STALE_SECONDS (`repair_overdue_metrics`).
+Debounce, per tutor and across workers (`tutormax.debounce`): the first request takes a
+Redis lock and schedules `recompute_tutor_metrics` with a countdown; later requests only
+mark the tutor dirty; the run clears the mark before it reads and, when the tutor was
+marked meanwhile, runs once more. The request is also recorded in PostgreSQL with the
+events' `processed` (pending work), so a Redis wipe only delays it; it is sent after the
+commit, so the run reads what the chain wrote.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -37,14 +28,16 @@ import kombu.exceptions
 import redis
 from celery import shared_task
 from celery.exceptions import MaxRetriesExceededError
-from sqlalchemy import delete, or_, select, tuple_, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from tutormax import metrics
+from tutormax.batching import chunked
 from tutormax.config import get_settings
-from tutormax.db import session_scope, utcnow
-from tutormax.models.events import STATUS_PROCESSED, Event
+from tutormax.db import after_commit, session_scope, utcnow
+from tutormax.debounce import Debounce
+from tutormax.models.events import Event
 from tutormax.models.tutoring import (
     METRIC_FIELDS,
     SessionFeedback,
@@ -54,7 +47,7 @@ from tutormax.models.tutoring import (
     TutorMetrics,
     TutorMetricsHistory,
 )
-from tutormax.redis_client import get_redis
+from tutormax.rebuilds import lock_views, replayable
 from tutormax.registry import AwaitReference, register, register_rebuild
 from tutormax.rules.tutoring import (
     WINDOWS,
@@ -66,7 +59,8 @@ from tutormax.rules.tutoring import (
 )
 from tutormax.schemas.tutoring import CATEGORY_FIELDS
 from tutormax.tasks.maintenance import record_pending, register_repair, settle_pending
-from tutormax.tasks.pipeline import TRANSIENT, backoff_seconds, chunked
+from tutormax.tasks.pipeline import TRANSIENT, backoff_seconds
+from tutormax.upserts import newest_by, upsert_newest_wins
 
 log = logging.getLogger(__name__)
 
@@ -110,12 +104,7 @@ def _onboarding(value: str) -> date | datetime:
 
 def _newest_by(events: Iterable[Event], key: str) -> list[Event]:
     """The newest event, by (timestamp, pk), per payload `key`: one row per key per statement."""
-    newest: dict[str, Event] = {}
-    for event in events:
-        current = newest.get(event.payload[key])
-        if current is None or (event.timestamp, event.id) > (current.timestamp, current.id):
-            newest[event.payload[key]] = event
-    return list(newest.values())
+    return newest_by(events, key=lambda e: e.payload[key], order=lambda e: (e.timestamp, e.id))
 
 
 def _by_type(events: Iterable[Event]) -> dict[str, list[Event]]:
@@ -126,20 +115,8 @@ def _by_type(events: Iterable[Event]) -> dict[str, list[Event]]:
 
 
 def _upsert(session: Session, model: type, rows: list[dict], keys: Sequence[str]) -> None:
-    """INSERT … ON CONFLICT DO UPDATE, only when the stored row comes from an older event."""
-    if not rows:
-        return
-    # A fixed row order keeps concurrent chains from deadlocking on each other's rows.
-    rows = sorted(rows, key=lambda row: tuple(row[k] for k in keys))
-    stmt = insert(model).values(rows)
-    table = model.__table__
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={c: stmt.excluded[c] for c in rows[0] if c not in keys},
-        where=tuple_(table.c.event_timestamp, table.c.event_pk)
-        < tuple_(stmt.excluded.event_timestamp, stmt.excluded.event_pk),
-    )
-    session.execute(stmt)
+    """Newest-event-wins upsert by the record's own id (see tutormax.upserts)."""
+    upsert_newest_wins(session, model.__table__, rows, keys)
 
 
 def _known(session: Session, column, ids: set[str]) -> set[str]:
@@ -307,69 +284,29 @@ def request_recomputes(session: Session, events: Sequence[Event]) -> None:
         tutor_ids |= set(session.scalars(
             select(TutoringSession.tutor_id).where(TutoringSession.session_id.in_(feedback_sessions))
         ))
-    # Committed with the events' `processed`: the debounce below lives in Redis only.
+    # Committed with the events' `processed`: the debounce lives in Redis only. It is
+    # asked after the commit, so even a debounce of 0 s reads what this chain wrote.
     record_pending(session, METRICS_KIND, tutor_ids)
-    request_recompute(sorted(tutor_ids))
+    after_commit(session, lambda: request_recompute(sorted(tutor_ids)), "request tutor metrics recomputes")
 
 
 # ------------------------------------------------------------------ debounce
-
-
-def _lock_key(tutor_id: str) -> str:
-    # The hash tag keeps a tutor's lock and dirty mark in one cluster slot (Lua needs that).
-    return f"tutormax:tutor_metrics:{{{tutor_id}}}:lock"
-
-
-def _dirty_key(tutor_id: str) -> str:
-    return f"tutormax:tutor_metrics:{{{tutor_id}}}:dirty"
 
 
 def lock_ttl_seconds() -> int:
     return get_settings().metrics_debounce_seconds + LOCK_MARGIN_SECONDS
 
 
-# Take the lock, or mark the tutor dirty when someone holds it: 1 = taken, 0 = coalesced.
-_ACQUIRE_OR_MARK = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
-redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
-return 0
-"""
-# End of a run by the lock owner: -1 not the owner, 1 dirty (keep the lock, run again), 0 released.
-_FINISH = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-if redis.call('DEL', KEYS[2]) == 1 then
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-redis.call('DEL', KEYS[1])
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
-def _script(source: str):
-    return get_redis().register_script(source)
+debounce = Debounce(METRICS_KIND, ttl=lock_ttl_seconds)
 
 
 def request_recompute(tutor_ids: Sequence[str]) -> int:
     """Debounced recompute of each tutor's metrics; returns how many runs were scheduled."""
-    if not tutor_ids:
-        return 0
-    ttl = lock_ttl_seconds()
-    tokens = {t: uuid.uuid4().hex for t in tutor_ids}
-    acquire = _script(_ACQUIRE_OR_MARK)
-    pipe = get_redis().pipeline(transaction=False)
-    for tutor_id in tutor_ids:
-        acquire(keys=[_lock_key(tutor_id), _dirty_key(tutor_id)], args=[tokens[tutor_id], ttl], client=pipe)
-    taken = [t for t, won in zip(tutor_ids, pipe.execute()) if won == 1]
-    coalesced = len(tutor_ids) - len(taken)
+    taken, coalesced = debounce.request(list(tutor_ids))
     if coalesced:
         metrics.inc("tutormax_recomputes_coalesced", coalesced, kind=METRICS_KIND)
-    for tutor_id in taken:
-        _schedule(tutor_id, tokens[tutor_id])
+    for tutor_id, token in taken.items():
+        _schedule(tutor_id, token)
     return len(taken)
 
 
@@ -380,23 +317,19 @@ def _schedule(tutor_id: str, token: str) -> None:
         recompute_tutor_metrics.apply_async((tutor_id, token), countdown=countdown or None)
     except (kombu.exceptions.OperationalError, OSError) as exc:
         try:
-            _script(_RELEASE)(keys=[_lock_key(tutor_id)], args=[token])
+            debounce.release(tutor_id, token)
         except redis.RedisError:
             pass  # the lock's expiry frees it
-        # A redis error is transient for the pipeline: the stage is retried with backoff.
+        # The request is recorded as pending work: the sweeper runs it when it is overdue.
         raise redis.ConnectionError(f"could not schedule the tutor metrics recompute: {exc}") from exc
 
 
 @shared_task(bind=True, name="tutormax.tutoring.recompute_tutor_metrics")
 def recompute_tutor_metrics(self, tutor_id: str, token: str | None = None) -> str:
     """Recompute one tutor's window metrics; with `token`, as the owner of its debounce lock."""
-    client = get_redis()
-    if token is not None:
-        holder = client.get(_lock_key(tutor_id))
-        if holder is not None and holder != token:
-            return "superseded"  # our lock expired and a newer run owns the tutor now
-        # Everything requested before this point is committed and read below.
-        client.delete(_dirty_key(tutor_id))
+    # Everything requested before this point is committed and read below.
+    if token is not None and not debounce.begin(tutor_id, token):
+        return "superseded"  # our lock expired and a newer run owns the tutor now
     try:
         with session_scope() as session:
             settle_pending(session, METRICS_KIND, [tutor_id])
@@ -407,14 +340,13 @@ def recompute_tutor_metrics(self, tutor_id: str, token: str | None = None) -> st
                              max_retries=MAX_RECOMPUTE_RETRIES)
         except MaxRetriesExceededError:
             if token is not None:
-                _script(_RELEASE)(keys=[_lock_key(tutor_id)], args=[token])
+                debounce.release(tutor_id, token)
             log.error("tutor metrics recompute failed", extra={"tutor_id": tutor_id, "error": str(exc)})
             return "failed"
     metrics.inc("tutormax_recomputes", kind=METRICS_KIND)
     if token is None:
         return "done"
-    outcome = _script(_FINISH)(keys=[_lock_key(tutor_id), _dirty_key(tutor_id)], args=[token, lock_ttl_seconds()])
-    if outcome == 1:
+    if debounce.finish(tutor_id, token):
         # Events landed during this run: one more trailing run, still holding the lock.
         _schedule(tutor_id, token)
         return "again"
@@ -563,13 +495,16 @@ def repair_delay_seconds() -> float:
 
 
 def rebuild_tutoring() -> str:
-    """Recompute the tutoring views from the processed events (one transaction: readers never see them empty).
+    """Recompute the tutoring views from the event log (one transaction: readers never see them empty).
 
     The daily history is kept: it records what was computed on past days.
     """
     now = utcnow()
+    views = (TutorMetrics, TutorActivity, SessionFeedback, TutoringSession, Tutor)
     with session_scope() as session:
-        for model in (TutorMetrics, TutorActivity, SessionFeedback, TutoringSession, Tutor):
+        # Chains wait until the rebuild commits, then find the rebuilt rows (tutormax.rebuilds).
+        lock_views(session, [model.__tablename__ for model in views])
+        for model in views:
             session.execute(delete(model))
         count = 0
         for event_type in TYPE_ORDER:
@@ -577,7 +512,7 @@ def rebuild_tutoring() -> str:
             while True:
                 events = session.scalars(
                     select(Event)
-                    .where(Event.type == event_type, Event.status == STATUS_PROCESSED, Event.id > last_pk)
+                    .where(Event.type == event_type, replayable(), Event.id > last_pk)
                     .order_by(Event.id).limit(500)
                 ).all()
                 if not events:
