@@ -21,17 +21,21 @@ from typing import Any
 
 import redis
 from celery import shared_task
-from sqlalchemy import and_, delete, event, func, literal_column, or_, select, text, tuple_
+from sqlalchemy import and_, delete, func, literal_column, select, text, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session
 
 from tutormax import metrics
-from tutormax.db import session_scope, utcnow
-from tutormax.models.events import STATUS_DEAD_LETTERED, STATUS_PROCESSED, Event
+from tutormax.batching import chunked
+from tutormax.db import after_commit, session_scope, utcnow
+from tutormax.locks import lock_all
+from tutormax.models.events import Event
 from tutormax.models.reading import Book, Checkout, ProfilePublication, ReadingProfile
+from tutormax.rebuilds import lock_views, replayable
 from tutormax.redis_client import get_redis
 from tutormax.registry import PermanentFailure, register, register_rebuild
 from tutormax.rules.reading import book_band, reading_profile
+from tutormax.upserts import newest_by, upsert_newest_wins
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,7 @@ DEDUPE_PREFIX = "tutormax:student_profiles:published:"
 # Outlives any pending row by far: rows are published within seconds, or drained later.
 DEDUPE_TTL_SECONDS = 7 * 24 * 3600
 STUDENT_CHUNK = 500
+STUDENT_LOCKS = "reading:student"
 # A pending row this old was orphaned (its worker died between commit and XADD).
 ORPHAN_AFTER = timedelta(seconds=10)
 PROFILE_FIELDS = (
@@ -65,7 +70,7 @@ return false
 def persist_reading(session: Session, events: Sequence[Event]) -> dict[int, Exception]:
     """Upsert catalog entries (newest wins) and insert checkouts (once per event pk)."""
     failures: dict[int, Exception] = {}
-    newest: dict[str, dict[str, Any]] = {}
+    catalog: list[dict[str, Any]] = []
     for ev in events:
         if ev.type != BOOK_CATALOGED:
             continue
@@ -75,28 +80,16 @@ def persist_reading(session: Session, events: Sequence[Event]) -> dict[int, Exce
         except ValueError as exc:
             failures[ev.id] = PermanentFailure("invalid_payload", str(exc))
             continue
-        row = {
+        catalog.append({
             "book_id": payload["book_id"], "title": payload["title"], "author": payload.get("author"),
             "reading_level": payload.get("reading_level"), "difficulty_band": payload.get("difficulty_band"),
             "band": band, "cataloged_at": ev.timestamp, "event_pk": ev.id,
-        }
-        # One INSERT … ON CONFLICT may touch a row only once, so keep each book's newest of the batch.
-        current = newest.get(row["book_id"])
-        if current is None or (row["cataloged_at"], row["event_pk"]) > (current["cataloged_at"], current["event_pk"]):
-            newest[row["book_id"]] = row
-    if newest:
-        stmt = insert(Book).values(list(newest.values()))
-        excluded = stmt.excluded
-        session.execute(stmt.on_conflict_do_update(
-            index_elements=[Book.book_id],
-            set_={
-                "title": excluded.title, "author": excluded.author, "reading_level": excluded.reading_level,
-                "difficulty_band": excluded.difficulty_band, "band": excluded.band,
-                "cataloged_at": excluded.cataloged_at, "event_pk": excluded.event_pk, "updated_at": func.now(),
-            },
-            # An older entry arriving later (or the same one redelivered) never overwrites.
-            where=tuple_(Book.cataloged_at, Book.event_pk) < tuple_(excluded.cataloged_at, excluded.event_pk),
-        ))
+        })
+    # An older entry arriving later (or the same one redelivered) never overwrites.
+    upsert_newest_wins(
+        session, Book.__table__,
+        newest_by(catalog, key=lambda row: row["book_id"], order=lambda row: (row["cataloged_at"], row["event_pk"])),
+        ["book_id"], order=("cataloged_at", "event_pk"), also_set={"updated_at": func.now()})
     checkouts = [
         {"event_pk": ev.id, "student_id": ev.payload["student_id"], "book_id": ev.payload["book_id"],
          "checked_out_at": ev.timestamp}
@@ -146,29 +139,18 @@ def refresh_profiles(session: Session, causes: Mapping[str, int | None]) -> int:
     """
     changed = 0
     students = sorted(causes)
-    for start in range(0, len(students), STUDENT_CHUNK):
-        chunk = students[start:start + STUDENT_CHUNK]
+    # Every student's lock up front, in one ordered statement: two chains touching one
+    # student serialize instead of one overwriting the other with a profile computed
+    # from older facts, and overlapping sets cannot deadlock.
+    lock_all(session, STUDENT_LOCKS, students)
+    for chunk in chunked(students, STUDENT_CHUNK):
         changed += _refresh_chunk(session, chunk, causes)
     if students:
         metrics.inc("tutormax_recomputes", len(students), kind="reading_profile")
     return changed
 
 
-def _lock_students(session: Session, students: Sequence[str]) -> None:
-    # Per-student transaction locks, always taken in sorted order across the whole
-    # transaction, so two chains touching one student serialize instead of one
-    # overwriting the other with a profile computed from older facts.
-    session.execute(
-        text(
-            "SELECT pg_advisory_xact_lock(hashtextextended('reading:' || s, 0)) FROM "
-            "(SELECT s FROM unnest(CAST(:students AS text[])) WITH ORDINALITY AS u(s, n) ORDER BY n) AS ordered"
-        ),
-        {"students": list(students)},
-    )
-
-
 def _refresh_chunk(session: Session, students: Sequence[str], causes: Mapping[str, int | None]) -> int:
-    _lock_students(session, students)
     stored = {
         p.student_id: p
         for p in session.scalars(select(ReadingProfile).where(ReadingProfile.student_id.in_(students)))
@@ -239,19 +221,13 @@ def _content_of(profile: ReadingProfile) -> dict[str, Any]:
 
 
 def _publish_after_commit(session: Session, publication_ids: Iterable[int]) -> None:
-    if "reading_publications" not in session.info:
-        session.info["reading_publications"] = []
-        event.listen(session, "after_commit", _after_commit, once=True)
-    session.info["reading_publications"].extend(publication_ids)
-
-
-def _after_commit(session: Session) -> None:
-    ids = list(session.info.pop("reading_publications", []))
-    try:
-        publish_pending(ids)
-    except Exception:  # noqa: BLE001 - the change is committed; its pending row is drained later
-        log.warning("publishing profile changes failed; they stay pending", exc_info=True,
-                    extra={"publication_ids": ids[:20]})
+    """Append the transaction's profile changes to the stream once it commits; a failure
+    leaves their publication rows pending for the beat drain."""
+    pending = session.info.get("reading_publications")
+    if pending is None:
+        pending = session.info["reading_publications"] = []
+        after_commit(session, lambda: publish_pending(pending), "publish reading profile changes")
+    pending.extend(publication_ids)
 
 
 def publish_pending(ids: Sequence[int] = (), orphan_limit: int = 500) -> int:
@@ -261,8 +237,8 @@ def publish_pending(ids: Sequence[int] = (), orphan_limit: int = 500) -> int:
     """
     appended = 0
     ids = sorted(ids)
-    for start in range(0, len(ids), STUDENT_CHUNK):
-        appended += _publish_rows(ProfilePublication.id.in_(ids[start:start + STUDENT_CHUNK]), STUDENT_CHUNK)
+    for part in chunked(ids, STUDENT_CHUNK):
+        appended += _publish_rows(ProfilePublication.id.in_(part), STUDENT_CHUNK)
     return appended + _publish_rows(ProfilePublication.created_at < func.now() - ORPHAN_AFTER, orphan_limit)
 
 
@@ -320,18 +296,15 @@ def publish_pending_profile_changes() -> int:
 
 
 def _rebuildable(event_type: str):
-    """Events whose facts belong in the views: past persist and not dead-lettered."""
-    return and_(
-        Event.domain == "reading", Event.type == event_type, Event.status != STATUS_DEAD_LETTERED,
-        or_(Event.status == STATUS_PROCESSED, Event.persisted_at.is_not(None)),
-    )
+    """Events whose facts belong in the views (the shared rule of tutormax.rebuilds)."""
+    return and_(Event.domain == "reading", Event.type == event_type, replayable())
 
 
 def rebuild_reading() -> str:
     """Recompute the catalog, checkouts and every profile from the event log (`tutormax rebuild`)."""
     with session_scope() as session:
         # Pipeline writers wait (persist writes books before checkouts, the same order: no deadlock).
-        session.execute(text("LOCK TABLE reading_books, reading_checkouts, reading_profiles IN EXCLUSIVE MODE"))
+        lock_views(session, ["reading_books", "reading_checkouts", "reading_profiles"])
         checkout_events = select(Event.id).where(_rebuildable(BOOK_CHECKED_OUT))
         session.execute(delete(Checkout).where(Checkout.event_pk.not_in(checkout_events)))
         session.execute(
@@ -366,8 +339,8 @@ def _rebuild_catalog(session: Session) -> int:
          "cataloged_at": timestamp, "event_pk": pk}
         for pk, timestamp, payload in winners
     ]
-    for start in range(0, len(rows), 1000):
-        stmt = insert(Book).values(rows[start:start + 1000])
+    for part in chunked(rows, 1000):
+        stmt = insert(Book).values(part)
         excluded = stmt.excluded
         session.execute(stmt.on_conflict_do_update(
             index_elements=[Book.book_id],
