@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from tutormax.rules import essays as rules
+from tutormax.schemas.essays import batch_status_body
 
 
 def ts(minute: int) -> str:
@@ -484,7 +485,7 @@ def test_batch_status_response_body() -> None:
     # 1 processed + 1 failed >= 2 with both kinds → completed_with_failures at minute 4.
     outcomes = [outcome("spellcheck", "completed_with_failures", ["e1"], ["e2"], 4, 1)]
     state = rules.batch_state(batch, rows, outcomes, None)
-    body = rules.batch_status_response(state, rows)
+    body = batch_status_body(state, rows)
     empty_e2 = {
         "essay_id": "e2",
         "spellcheck_status": None,
@@ -548,7 +549,7 @@ def test_batch_status_response_body() -> None:
 
 def test_response_overall_status_is_the_client_status_while_processing() -> None:
     state = rules.batch_state(registered(E3), [essay("e1", "completed")], [], None)
-    body = rules.batch_status_response(state, [essay("e1", "completed")])
+    body = batch_status_body(state, [essay("e1", "completed")])
     assert (body["overall_status"], body["internal_status"], body["current_phase"]) == (
         "processing",
         "processing_pipelines",
@@ -583,7 +584,8 @@ def test_batch_view_folds_facts_in_any_order() -> None:
     ]
     views = [rules.batch_view(order) for order in (facts, list(reversed(facts)), facts + facts[:2])]
     assert all(view == views[0] for view in views)
-    state, body = views[0]
+    state, essays = views[0]
+    body = batch_status_body(state, essays)
     assert (state["registered_seq"], state["last_seq"]) == (1, 6)
     assert body["overall_status"] == "completed_with_failures"
     assert (body["course_code"], body["created_at"], body["last_updated"]) == (
@@ -593,5 +595,5 @@ def test_batch_view_folds_facts_in_any_order() -> None:
 
 
 def test_batch_view_without_registration_is_not_registered() -> None:
-    state, _body = rules.batch_view([fact("ESSAY_SPELLCHECK_COMPLETED", 2, 3, essay_id="e1", status="SUCCESS")])
+    state, _essays = rules.batch_view([fact("ESSAY_SPELLCHECK_COMPLETED", 2, 3, essay_id="e1", status="SUCCESS")])
     assert (state["registered"], state["batch_id"], state["registered_seq"]) == (False, "b1", None)

@@ -2,8 +2,8 @@
 
 Nothing here talks to Flask, Celery or the database. The tasks load the stored
 facts of one batch (its registration, essay result rows, phase outcomes and the
-pipeline-completed event), call `batch_state`, store the result and build the
-internal API body with `batch_status_response`. Because the state is recomputed
+pipeline-completed event), call `batch_view`, store the result and the internal API
+body that tutormax.schemas.essays builds from it (`batch_status_body`). Because the state is recomputed
 from all facts every time, a redelivered or late event gives the same answer.
 
 Decisions where SPEC and the Result Aggregator seed leave room:
@@ -165,7 +165,7 @@ def essay_results(spellcheck_events: Iterable[dict], assessment_events: Iterable
             updates.append((_order_key(event), update))
     rows: dict[str, dict] = {}
     for key, update in sorted(updates, key=lambda pair: pair[0]):
-        row = rows.setdefault(update["essay_id"], _empty_essay_row(update["essay_id"]))
+        row = rows.setdefault(update["essay_id"], empty_essay_row(update["essay_id"]))
         row.update(update)
         row["updated_at"] = key[0]
     return [rows[essay_id] for essay_id in sorted(rows)]
@@ -230,10 +230,10 @@ def batch_state(
                 error_detail = _pipeline_failure_detail(batch, pipeline_completed)
 
     fact_times = [_timestamp(fact) for fact in ordered]
-    fact_times += [_as_datetime(row.get("updated_at")) for row in essays if row.get("updated_at")]
+    fact_times += [as_datetime(row.get("updated_at")) for row in essays if row.get("updated_at")]
     if pipeline_completed is not None:
         fact_times.append(_timestamp(pipeline_completed))
-    created_at = _as_datetime(batch.get("created_at") or batch.get("timestamp"))
+    created_at = as_datetime(batch.get("created_at") or batch.get("timestamp"))
     if created_at is not None:
         fact_times.append(created_at)
 
@@ -261,8 +261,8 @@ def batch_state(
     }
 
 
-def batch_view(facts: Iterable[dict]) -> tuple[dict, dict]:
-    """(state, status response) of one batch from all its stored facts, in any order.
+def batch_view(facts: Iterable[dict]) -> tuple[dict, list[dict]]:
+    """(state, essay result rows) of one batch from all its stored facts, in any order.
 
     Each fact is an event's payload plus `type`, `timestamp` and `seq` (the event's
     database id). The newest registration (by timestamp, then seq) gives the batch's
@@ -283,64 +283,7 @@ def batch_view(facts: Iterable[dict]) -> tuple[dict, dict]:
     state = batch_state(batch, essays, by_type["BATCH_PHASE_OUTCOME"], completions[-1] if completions else None)
     state["registered_seq"] = int(registrations[0].get("seq") or 0) if registrations else None
     state["last_seq"] = max((int(f.get("seq") or 0) for group in by_type.values() for f in group), default=0)
-    return state, batch_status_response(state, essays)
-
-
-def batch_status_response(state: dict, essays: list[dict]) -> dict:
-    """JSON body of `GET /internal/v1/batches/{batch_id}/status` (datetimes as RFC 3339 strings)."""
-    rows = {row["essay_id"]: row for row in essays}
-    return {
-        "batch_id": state["batch_id"],
-        "user_id": state["user_id"],
-        "overall_status": client_status(state["internal_status"]),
-        "internal_status": state["internal_status"],
-        "essay_count": state["essay_count"],
-        "completed_essay_count": state["completed_essay_count"],
-        "failed_essay_count": state["failed_essay_count"],
-        "current_phase": state["current_phase"],
-        "requested_pipeline": state.get("requested_pipeline"),
-        "course_code": state.get("course_code"),
-        "assignment_id": state.get("assignment_id"),
-        "class_id": state.get("class_id"),
-        "student_prompt_ref": state.get("student_prompt_ref"),
-        "error_detail": state.get("error_detail"),
-        "created_at": _isoformat(state.get("created_at")),
-        "last_updated": _isoformat(state.get("last_updated")),
-        "processing_started_at": _isoformat(state.get("processing_started_at")),
-        "processing_completed_at": _isoformat(state.get("processing_completed_at")),
-        "essays": [
-            _essay_response(rows.get(essay_id) or _empty_essay_row(essay_id))
-            for essay_id in _response_essay_ids(state, rows)
-        ],
-    }
-
-
-def _essay_response(row: dict) -> dict:
-    """One essay of the status response; seed field names kept beside SPEC's."""
-    return {
-        "essay_id": row["essay_id"],
-        "spellcheck_status": row.get("spellcheck_status"),
-        "spellcheck_corrections_made": row.get("spellcheck_corrections_made"),
-        "spellcheck_correction_count": row.get("spellcheck_corrections_made"),
-        "corrected_text_storage_id": row.get("corrected_text_storage_id"),
-        "spellcheck_corrected_text_storage_id": row.get("corrected_text_storage_id"),
-        "spellcheck_error_detail": row.get("spellcheck_error_detail"),
-        "cj_assessment_status": row.get("cj_assessment_status"),
-        "cj_rank": row.get("cj_rank"),
-        "cj_score": row.get("cj_score"),
-        "normalized_score": row.get("normalized_score"),
-        "letter_grade": row.get("letter_grade"),
-        "confidence_label": row.get("confidence_label"),
-        "cj_assessment_job_id": row.get("cj_assessment_job_id"),
-        "comparison_count": row.get("comparison_count"),
-        "last_updated": _isoformat(_as_datetime(row.get("updated_at"))),
-    }
-
-
-def _response_essay_ids(state: dict, rows: dict[str, dict]) -> list[str]:
-    """Essays of the response: the state's order, then rows it did not know, by id."""
-    known = list(state.get("essay_ids") or [])
-    return known + sorted(set(rows) - set(known))
+    return state, essays
 
 
 def _batch_essay_rows(batch: dict, essays: list[dict]) -> list[dict]:
@@ -348,10 +291,10 @@ def _batch_essay_rows(batch: dict, essays: list[dict]) -> list[dict]:
     by_id = {row["essay_id"]: row for row in essays}
     registered_ids = list(dict.fromkeys(batch.get("essay_ids") or []))
     extra_ids = sorted(set(by_id) - set(registered_ids))
-    return [by_id.get(essay_id) or _empty_essay_row(essay_id) for essay_id in registered_ids + extra_ids]
+    return [by_id.get(essay_id) or empty_essay_row(essay_id) for essay_id in registered_ids + extra_ids]
 
 
-def _empty_essay_row(essay_id: str) -> dict:
+def empty_essay_row(essay_id: str) -> dict:
     """An essay with no result yet."""
     return {
         "essay_id": essay_id,
@@ -428,10 +371,10 @@ def _order_key(fact: dict) -> tuple[datetime, int]:
 
 def _timestamp(fact: dict) -> datetime:
     """A fact's event time as an aware UTC datetime (epoch when missing)."""
-    return _as_datetime(fact.get("timestamp")) or _EPOCH
+    return as_datetime(fact.get("timestamp")) or _EPOCH
 
 
-def _as_datetime(value: Any) -> datetime | None:
+def as_datetime(value: Any) -> datetime | None:
     """Parse an RFC 3339 string or datetime into an aware UTC datetime; naive means UTC."""
     if value is None:
         return None
@@ -440,10 +383,3 @@ def _as_datetime(value: Any) -> datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
-
-
-def _isoformat(value: datetime | None) -> str | None:
-    """RFC 3339 text of a datetime, `Z` for UTC."""
-    if value is None:
-        return None
-    return value.isoformat().replace("+00:00", "Z")

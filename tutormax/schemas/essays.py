@@ -1,7 +1,10 @@
 """Essay-result event schemas (SPEC §3.4) and the internal batch API's response schemas (SPEC §4)."""
 
+from datetime import datetime
+
 from marshmallow import RAISE, Schema, fields, pre_load, validate
 
+from tutormax.rules.essays import as_datetime, client_status, empty_essay_row
 from tutormax.schemas.common import (
     EnvelopeSchema,
     Id,
@@ -173,3 +176,69 @@ class UserBatchesQuerySchema(Schema):
 
 class InternalAuthErrorSchema(Schema):
     error = fields.String(metadata={"description": "`Missing authentication` or `Invalid credentials`"})
+
+
+# --- the body of GET /internal/v1/batches/{batch_id}/status, built from a batch's state ---------
+
+def batch_status_body(state: dict, essays: list[dict]) -> dict:
+    """JSON body of `GET /internal/v1/batches/{batch_id}/status` (datetimes as RFC 3339 strings)."""
+    rows = {row["essay_id"]: row for row in essays}
+    return {
+        "batch_id": state["batch_id"],
+        "user_id": state["user_id"],
+        "overall_status": client_status(state["internal_status"]),
+        "internal_status": state["internal_status"],
+        "essay_count": state["essay_count"],
+        "completed_essay_count": state["completed_essay_count"],
+        "failed_essay_count": state["failed_essay_count"],
+        "current_phase": state["current_phase"],
+        "requested_pipeline": state.get("requested_pipeline"),
+        "course_code": state.get("course_code"),
+        "assignment_id": state.get("assignment_id"),
+        "class_id": state.get("class_id"),
+        "student_prompt_ref": state.get("student_prompt_ref"),
+        "error_detail": state.get("error_detail"),
+        "created_at": _isoformat(state.get("created_at")),
+        "last_updated": _isoformat(state.get("last_updated")),
+        "processing_started_at": _isoformat(state.get("processing_started_at")),
+        "processing_completed_at": _isoformat(state.get("processing_completed_at")),
+        "essays": [
+            _essay_body(rows.get(essay_id) or empty_essay_row(essay_id))
+            for essay_id in _response_essay_ids(state, rows)
+        ],
+    }
+
+
+def _essay_body(row: dict) -> dict:
+    """One essay of the status response; seed field names kept beside SPEC's."""
+    return {
+        "essay_id": row["essay_id"],
+        "spellcheck_status": row.get("spellcheck_status"),
+        "spellcheck_corrections_made": row.get("spellcheck_corrections_made"),
+        "spellcheck_correction_count": row.get("spellcheck_corrections_made"),
+        "corrected_text_storage_id": row.get("corrected_text_storage_id"),
+        "spellcheck_corrected_text_storage_id": row.get("corrected_text_storage_id"),
+        "spellcheck_error_detail": row.get("spellcheck_error_detail"),
+        "cj_assessment_status": row.get("cj_assessment_status"),
+        "cj_rank": row.get("cj_rank"),
+        "cj_score": row.get("cj_score"),
+        "normalized_score": row.get("normalized_score"),
+        "letter_grade": row.get("letter_grade"),
+        "confidence_label": row.get("confidence_label"),
+        "cj_assessment_job_id": row.get("cj_assessment_job_id"),
+        "comparison_count": row.get("comparison_count"),
+        "last_updated": _isoformat(as_datetime(row.get("updated_at"))),
+    }
+
+
+def _response_essay_ids(state: dict, rows: dict[str, dict]) -> list[str]:
+    """Essays of the response: the state's order, then rows it did not know, by id."""
+    known = list(state.get("essay_ids") or [])
+    return known + sorted(set(rows) - set(known))
+
+
+def _isoformat(value: datetime | None) -> str | None:
+    """RFC 3339 text of a datetime, `Z` for UTC."""
+    if value is None:
+        return None
+    return value.isoformat().replace("+00:00", "Z")

@@ -16,7 +16,6 @@ that survived a restart, or a network blip) costs seconds, not CACHE_TTL_SECONDS
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import uuid
@@ -24,19 +23,21 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import redis
 from sqlalchemy import delete, select, text
-from sqlalchemy import event as sa_event
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from tutormax import metrics
+from tutormax.batching import chunked
 from tutormax.config import get_settings
-from tutormax.db import session_scope
+from tutormax.db import after_commit, session_scope
+from tutormax.locks import lock_all
 from tutormax.models.essays import EssayBatch, EssayFact
-from tutormax.models.events import STATUS_PROCESSED, STATUS_RECEIVED, Event
+from tutormax.models.events import Event
+from tutormax.rebuilds import replayable
 from tutormax.redis_client import get_redis
 from tutormax.registry import PermanentFailure, register, register_rebuild
 from tutormax.rules.essays import batch_view
+from tutormax.schemas.essays import batch_status_body
 from tutormax.tasks.maintenance import record_pending, register_repair, settle_pending_request
 
 log = logging.getLogger(__name__)
@@ -143,20 +144,7 @@ def persist_facts(session: Session, events: Sequence[Event]) -> Mapping[int, Exc
 # --- recompute -------------------------------------------------------------------------
 
 
-def _lock_key(batch_id: str) -> int:
-    """A signed 64-bit advisory-lock key for a batch."""
-    digest = hashlib.blake2b(f"essays:{batch_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-def _lock_batches(session: Session, batch_ids: Sequence[str]) -> None:
-    """Serialize recomputes of the same batch until commit; keys taken in order, so no deadlock."""
-    keys = sorted({_lock_key(b) for b in batch_ids})
-    session.execute(
-        text("SELECT count(pg_advisory_xact_lock(k)) FROM "
-             "(SELECT k FROM unnest(CAST(:keys AS bigint[])) AS t(k) ORDER BY k) AS ordered"),
-        {"keys": keys},
-    )
+BATCH_LOCKS = "essays:batch"
 
 
 def recompute_batches(session: Session, batch_ids: Sequence[str]) -> tuple[set[str], set[str]]:
@@ -164,7 +152,8 @@ def recompute_batches(session: Session, batch_ids: Sequence[str]) -> tuple[set[s
     batch_ids = sorted(set(batch_ids))
     if not batch_ids:
         return set(), set()
-    _lock_batches(session, batch_ids)
+    # Serialize recomputes of the same batch until commit.
+    lock_all(session, BATCH_LOCKS, batch_ids)
     # Read after the lock: under READ COMMITTED each statement sees every fact committed so far.
     previous_users = {
         user_id for user_id in session.scalars(
@@ -182,7 +171,8 @@ def recompute_batches(session: Session, batch_ids: Sequence[str]) -> tuple[set[s
         )
     rows = []
     for batch_id, batch_facts in facts.items():
-        state, response = batch_view(batch_facts)
+        state, essays = batch_view(batch_facts)
+        response = batch_status_body(state, essays)
         rows.append({
             "batch_id": batch_id,
             "user_id": state["user_id"],
@@ -228,15 +218,12 @@ def invalidate_around_commit(session: Session, batch_ids: set[str], user_ids: se
     record_pending(session, USER_CACHE_KIND, user_ids, token)
     invalidate_cache(batch_ids, user_ids)
 
-    def after_commit(_session: Session) -> None:
-        if not invalidate_cache(batch_ids, user_ids):
-            return
-        try:
+    def settle() -> None:
+        # A failure leaves the rows: the sweeper invalidates once more.
+        if invalidate_cache(batch_ids, user_ids):
             settle_pending_request(token)
-        except sa_exc.SQLAlchemyError as exc:  # the rows stay; the sweeper invalidates once more
-            log.warning("could not settle essay cache invalidations", extra={"error": type(exc).__name__})
 
-    sa_event.listen(session, "after_commit", after_commit, once=True)
+    after_commit(session, settle, "invalidate essay caches")
 
 
 def recompute_events(session: Session, events: Sequence[Event]) -> None:
@@ -256,12 +243,8 @@ def recompute_events(session: Session, events: Sequence[Event]) -> None:
 def rebuild_essays() -> str:
     """Refill facts from the event log and recompute every batch (`tutormax rebuild --domain essays`)."""
     with session_scope() as session:
-        # Facts of every event that reached persist and was not dead-lettered since.
-        live = select(Event.id).where(
-            Event.domain == "essays",
-            (Event.status == STATUS_PROCESSED)
-            | ((Event.status == STATUS_RECEIVED) & Event.persisted_at.is_not(None)),
-        )
+        # Facts of every event the shared rebuild rule replays.
+        live = select(Event.id).where(Event.domain == "essays", replayable())
         session.execute(delete(EssayFact).where(EssayFact.event_pk.not_in(live)))
         session.execute(
             insert(EssayFact)
@@ -274,8 +257,7 @@ def rebuild_essays() -> str:
         )
         batch_ids = sorted(set(session.scalars(select(EssayFact.batch_id).distinct()))
                            | set(session.scalars(select(EssayBatch.batch_id))))
-    for start in range(0, len(batch_ids), REBUILD_CHUNK):
-        chunk = batch_ids[start:start + REBUILD_CHUNK]
+    for chunk in chunked(batch_ids, REBUILD_CHUNK):
         with session_scope() as session:
             changed, users = recompute_batches(session, chunk)
             invalidate_around_commit(session, changed, users)
