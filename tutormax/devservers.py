@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tutormax import config
+
 log = logging.getLogger(__name__)
 
 PG_SYSTEM_USER = "tutormax-pg"
@@ -202,8 +204,9 @@ class RedisServer:
         self._proc = None
 
 
-PIPELINE_QUEUES = "ingest,enrich,persist"
-RECOMPUTE_QUEUES = "recompute.learning,recompute.reading,recompute.tutoring,recompute.essays"
+# The `-Q` arguments of the Procfile's worker lines, from the one list in tutormax.config.
+PIPELINE_QUEUES = ",".join(config.PIPELINE_QUEUES)
+RECOMPUTE_QUEUES = ",".join(config.RECOMPUTE_QUEUES)
 
 
 class LocalStack:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
+from tests.factories import checkout
 from tests.helpers import event_status, post_event, wait_finished, wait_for
-
-
-def checkout(uid: str, n: int) -> dict:
-    return {"event_id": f"{uid}-{n}", "source": "library", "type": "BOOK_CHECKED_OUT",
-            "timestamp": "2026-09-01T08:00:00+02:00", "student_id": f"s-{uid}", "book_id": f"b-{uid}"}
 
 
 def test_database_outage(stack, client, keys, uid):

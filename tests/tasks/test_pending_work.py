@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from tests.helpers import event_status, post_batch, wait_finished, wait_for
-from tests.web.test_tutoring_api import accepted_ids, feedback_event, get_json, session_event, tutor_event
+from tests.factories import feedback_event, session_event, tutor_event
+from tests.helpers import accepted_ids, event_status, get_json, post_batch, wait_finished, wait_for
 
 UTC = timezone.utc
 

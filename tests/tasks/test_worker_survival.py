@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from tests.helpers import auth, post_batch, wait_for
-from tests.web.test_tutoring_api import accepted_ids, session_event, tutor_event
+from tests.factories import session_event, tutor_event
+from tests.helpers import accepted_ids, auth, post_batch, wait_for
 
 UTC = timezone.utc
 
