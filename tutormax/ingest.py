@@ -3,7 +3,7 @@
 One INSERT … ON CONFLICT DO NOTHING per batch makes idempotency race-free:
 of two concurrent identical POSTs, one inserts and the other waits on the
 unique index and then finds the committed row. After the commit, each domain
-with new events has its doorbell rung (tutormax.tasks.pipeline.ring): a chain
+with new events has its doorbell rung (tutormax.tasks.chains.ring): a chain
 claims the new outbox rows, together with whatever else arrived meanwhile.
 """
 
@@ -21,7 +21,7 @@ from tutormax import metrics
 from tutormax.db import autocommit_connection
 from tutormax.models.events import Event
 from tutormax.schemas.events import ValidatedEvent
-from tutormax.tasks import pipeline
+from tutormax.tasks import chains
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def store_events(events: Sequence[ValidatedEvent], correlation_id: str | None = 
     counted.inc("tutormax_events_duplicate", duplicates)
 
     # The ring and the counters share one round trip to Redis.
-    pipeline.ring(sorted({domain for _pk, domain in inserted.values()}), counters=counted)
+    chains.ring(sorted({domain for _pk, domain in inserted.values()}), counters=counted)
     log.info("events stored", extra={"correlation_id": correlation_id, "accepted": len(inserted),
                                      "duplicates": duplicates,
                                      "event_pks": sorted(pk for pk, _ in inserted.values())[:50]})

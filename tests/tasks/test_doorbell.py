@@ -141,7 +141,7 @@ def test_an_event_arriving_while_a_chain_runs_is_picked_up_by_the_next(client, k
 def test_a_lost_ring_is_repaired_by_the_sweeper(client, keys, uid):
     """A ring whose validate message vanished keeps the doorbell silent; the sweeper rings anyway."""
     from tutormax.redis_client import get_redis
-    from tutormax.tasks.pipeline import DOORBELL_KEY
+    from tutormax.tasks.chains import DOORBELL_KEY
 
     redis = get_redis()
     # A pending ring that will not expire during the test, and whose message is gone.

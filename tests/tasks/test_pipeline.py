@@ -38,10 +38,10 @@ def test_event_reaches_processed_with_every_stage_time(client, keys, uid):
 
 
 def test_crash_between_commit_and_dispatch_is_repaired_by_the_sweeper(client, keys, uid, monkeypatch):
-    from tutormax.tasks import pipeline
+    from tutormax.tasks import chains
 
     # The web process commits the event, then "crashes" before ringing the doorbell.
-    monkeypatch.setattr(pipeline, "ring", lambda *a, **k: False)
+    monkeypatch.setattr(chains, "ring", lambda *a, **k: False)
     pk = post_event(client, keys["writer"], checkout(uid, 1)).get_json()["id"]
     assert event_status(client, keys["reader"], pk)["status"] == "received"
     # Beat runs the sweeper every 1.5 s and re-dispatches after 3 s without progress.
@@ -84,7 +84,7 @@ def _insert_raw_events(rows: list[dict]) -> list[int]:
 def test_poison_event_is_dead_lettered_alone_then_replayed(stack, client, keys, uid):
     import json
 
-    from tutormax.tasks.pipeline import dispatch
+    from tutormax.tasks.chains import dispatch
 
     good = json.dumps({"student_id": "s1", "book_id": "b1"})
     bad = json.dumps({"student_id": "s1"})  # book_id missing: can never be processed as is
@@ -133,7 +133,7 @@ def test_dlq_cli_lists_and_discards(stack, client, keys, uid):
     import json
 
     from tutormax.cli import main
-    from tutormax.tasks.pipeline import dispatch
+    from tutormax.tasks.chains import dispatch
 
     pks = _insert_raw_events([{"source": "legacy", "event_id": f"{uid}-x", "type": "BOOK_CATALOGED",
                                "domain": "reading", "payload": json.dumps({"book_id": "b"})}])
@@ -155,7 +155,7 @@ def test_dlq_cli_lists_and_discards(stack, client, keys, uid):
 def test_delete_discards_an_open_dead_letter(stack, client, keys, uid):
     import json
 
-    from tutormax.tasks.pipeline import dispatch
+    from tutormax.tasks.chains import dispatch
 
     pks = _insert_raw_events([{"source": "legacy", "event_id": f"{uid}-y", "type": "BOOK_CHECKED_OUT",
                                "domain": "reading", "payload": json.dumps({})}])

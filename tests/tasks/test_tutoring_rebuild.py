@@ -20,13 +20,13 @@ def _store_without_dispatch(body: dict) -> int:
     """Store one event as the API would, with its outbox row claimed so no chain picks it up."""
     from tutormax.ingest import store_events
     from tutormax.schemas.events import validate_event
-    from tutormax.tasks import pipeline
+    from tutormax.tasks import chains
 
-    ring, pipeline.ring = pipeline.ring, lambda *a, **k: True
+    ring, chains.ring = chains.ring, lambda *a, **k: True
     try:
         (stored,) = store_events([validate_event(body)])
     finally:
-        pipeline.ring = ring
+        chains.ring = ring
     from tutormax.db import session_scope
 
     with session_scope() as session:

@@ -13,6 +13,7 @@ from tutormax import metrics
 from tutormax.db import session_scope
 from tutormax.logs import scrub
 from tutormax.models.events import STATUS_DEAD_LETTERED, STATUS_RECEIVED, DeadLetter, Event, OutboxEntry
+from tutormax.tasks.chains import dispatch
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,6 @@ def dead_letter(entries: Sequence[DeadLetterEntry]) -> list[int]:
 
 def replay(dead_letter_id: int) -> int | None:
     """Put a dead-lettered event back through the pipeline; returns its event pk, None if not open."""
-    from tutormax.tasks.pipeline import dispatch
-
     with session_scope() as session:
         row = session.get(DeadLetter, dead_letter_id, with_for_update=True)
         if row is None or row.state != "open":

@@ -24,11 +24,12 @@ from sqlalchemy import and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from tutormax.batching import chunked
 from tutormax.config import PIPELINE_QUEUES, RECOMPUTE_QUEUES, get_settings
 from tutormax.db import session_scope, utcnow
 from tutormax.metrics import queue_depths
 from tutormax.models.events import STATUS_RECEIVED, Event, OutboxEntry, PendingWork
-from tutormax.tasks.pipeline import chunked, ring
+from tutormax.tasks.chains import ring
 
 log = logging.getLogger(__name__)
 

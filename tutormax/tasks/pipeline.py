@@ -25,7 +25,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta, timezone
 
-import kombu.exceptions
 import redis
 from celery import shared_task
 from celery.exceptions import MaxRetriesExceededError
@@ -35,13 +34,12 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tutormax import metrics
-from tutormax.batching import chunked
 from tutormax.config import DOMAINS, get_settings
 from tutormax.db import session_scope, utcnow
 from tutormax.models.events import OutboxEntry
-from tutormax.redis_client import get_redis
 from tutormax.registry import STAGES, AwaitReference, PermanentFailure, handler_for
 from tutormax.schemas.events import validate_event
+from tutormax.tasks.chains import clear_ring, dispatch, ring, send_stage, stage_task_name
 from tutormax.tasks.deadletters import dead_letter
 
 log = logging.getLogger(__name__)
@@ -54,7 +52,6 @@ TRANSIENT = (
     redis.ConnectionError,
     redis.TimeoutError,
 )
-PUBLISH_ERRORS = (kombu.exceptions.OperationalError, redis.RedisError, OSError)
 MAX_TRANSIENT_RETRIES = 10
 MAX_BACKOFF_SECONDS = 300  # far below the broker's visibility_timeout (see celeryconfig)
 
@@ -63,10 +60,6 @@ MAX_BACKOFF_SECONDS = 300  # far below the broker's visibility_timeout (see cele
 REFERENCE_FIRST_WAIT_SECONDS = 0.25
 REFERENCE_MAX_WAIT_SECONDS = 60.0
 
-DOORBELL_KEY = "tutormax:doorbell:"
-# A ring whose validate message was lost (a web process killed between SET and
-# publish) silences its domain's doorbell at most this long; the sweeper also rings.
-DOORBELL_TTL_SECONDS = 10
 
 _STAMP_COLUMN = {"validate": "validated_at", "enrich": "enriched_at", "persist": "persisted_at"}
 
@@ -308,23 +301,23 @@ def _record_finished(batch: metrics.MetricsBatch, rows: Iterable) -> None:
     batch.observe_many("tutormax_event_e2e_seconds", latencies)
 
 
-@shared_task(bind=True, name="tutormax.pipeline.validate")
+@shared_task(bind=True, name=stage_task_name("validate"))
 def validate(self, ids: list[int] | None, domain: str) -> list[int]:
     return run_stage(self, "validate", ids, domain)
 
 
-@shared_task(bind=True, name="tutormax.pipeline.enrich")
+@shared_task(bind=True, name=stage_task_name("enrich"))
 def enrich(self, ids: list[int], domain: str) -> list[int]:
     return run_stage(self, "enrich", ids, domain)
 
 
-@shared_task(bind=True, name="tutormax.pipeline.persist")
+@shared_task(bind=True, name=stage_task_name("persist"))
 def persist(self, ids: list[int], domain: str) -> list[int]:
     return run_stage(self, "persist", ids, domain)
 
 
 def _recompute_task(domain: str):
-    @shared_task(bind=True, name=f"tutormax.pipeline.recompute.{domain}")
+    @shared_task(bind=True, name=stage_task_name("recompute", domain))
     def recompute(self, ids: list[int], domain: str = domain) -> list[int]:
         return run_stage(self, "recompute", ids, domain)
 
@@ -335,70 +328,4 @@ RECOMPUTE_TASKS = {domain: _recompute_task(domain) for domain in DOMAINS}
 STAGE_TASKS = {"validate": validate, "enrich": enrich, "persist": persist}
 
 
-def stage_task(stage: str, domain: str):
-    """The Celery task of `stage` for `domain`."""
-    return RECOMPUTE_TASKS[domain] if stage == "recompute" else STAGE_TASKS[stage]
 
-
-def send_stage(stage: str, domain: str, ids: Sequence[int] | None, countdown: float | None = None) -> bool:
-    """Publish one stage task; False when the broker is unreachable (the sweeper repairs it)."""
-    try:
-        stage_task(stage, domain).apply_async((None if ids is None else list(ids),), {"domain": domain},
-                                              countdown=countdown)
-    except PUBLISH_ERRORS as exc:
-        log.error("publishing a stage failed; the outbox sweeper will retry",
-                  extra={"stage": stage, "domain": domain, "error": str(exc)})
-        return False
-    return True
-
-
-def dispatch(groups: Mapping[str, Sequence[int]], start: str = "validate", countdown: float | None = None) -> bool:
-    """Start chains for explicit {domain: ids} from stage `start`; False when the broker is unreachable.
-
-    For repairs, replays and referential waits; new events ring the doorbell instead.
-    Called only after the events' transaction has committed.
-    """
-    size = max(1, get_settings().chain_batch)
-    sent = True
-    for domain, ids in groups.items():
-        for part in chunked(sorted(ids), size):
-            sent = send_stage(start, domain, part, countdown) and sent
-    return sent
-
-
-def ring(domains: Iterable[str], force: bool = False, counters: metrics.MetricsBatch | None = None) -> bool:
-    """Ring each domain's doorbell: send a claiming validate task unless one is already pending.
-
-    Called after the events' outbox rows have committed. `force` sends one even when
-    a ring is pending (the sweeper: that ring's message may be lost). `counters`, if
-    given, is sent in the same round trip. False when Redis is unreachable; the
-    events wait in the outbox for the sweeper.
-    """
-    domains = list(domains)
-    try:
-        pipe = get_redis().pipeline(transaction=False)
-        counted = counters.queue_into(pipe) if counters is not None else 0
-        if not force:
-            for domain in domains:
-                pipe.set(DOORBELL_KEY + domain, "1", nx=True, ex=DOORBELL_TTL_SECONDS)
-        replies = pipe.execute() if counted or not force else []
-        fresh = [True] * len(domains) if force else replies[counted:]
-    except redis.RedisError as exc:
-        log.error("ringing the doorbell failed; the outbox sweeper will start the chain",
-                  extra={"domains": domains, "error": str(exc)})
-        return False
-    sent = True
-    for domain, rung in zip(domains, fresh):
-        if rung and not send_stage("validate", domain, None):
-            clear_ring(domain)  # let the next request ring again
-            sent = False
-    return sent
-
-
-def clear_ring(domain: str) -> None:
-    """Forget a pending ring: a claiming chain is about to look at the outbox."""
-    try:
-        get_redis().delete(DOORBELL_KEY + domain)
-    except redis.RedisError as exc:
-        log.warning("clearing the doorbell failed; it expires by itself", extra={"domain": domain,
-                                                                               "error": str(exc)})
