@@ -26,6 +26,7 @@ from tutormax.rules.learning import (
     median,
     order_key,
 )
+from tutormax.upserts import newest_by
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -33,13 +34,7 @@ K = TypeVar("K", bound=Hashable)
 
 def latest_by(items: Iterable[T], key: Callable[[T], K]) -> dict[K, T]:
     """The latest item by (timestamp, seq) within each group of `key`."""
-    winners: dict[K, T] = {}
-    for item in items:
-        group = key(item)
-        current = winners.get(group)
-        if current is None or order_key(item) > order_key(current):
-            winners[group] = item
-    return winners
+    return {key(item): item for item in newest_by(items, key=key, order=order_key)}
 
 
 def latest_grades(grades: Iterable[T]) -> dict[Pair, T]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
@@ -28,8 +30,11 @@ def require_tutor_reader() -> None:
         abort(403, message="Teacher-bound keys cannot read tutor records.")
 
 
-def found(result: dict | None, tutor_id: str) -> dict:
-    """A query's answer, or 404 when the tutor is unknown."""
+def read_tutor(query: Callable[..., dict | None], tutor_id: str, *args: object) -> dict:
+    """`query(session, tutor_id, *args)` for a key that may read tutors; 404 when the tutor is unknown."""
+    require_tutor_reader()
+    with read_session() as session:
+        result = query(session, tutor_id, *args)
     if result is None:
         abort(404, message=f"No tutor with id {tutor_id}.")
     return result
@@ -41,9 +46,7 @@ class TutorRecord(MethodView):
     @blp.response(200, TutorSchema)
     def get(self, tutor_id: str):
         """The tutor record with its derived fields."""
-        require_tutor_reader()
-        with read_session() as session:
-            return found(tutor_record(session, tutor_id), tutor_id)
+        return read_tutor(tutor_record, tutor_id)
 
 
 @blp.route("/<tutor_id>/metrics")
@@ -54,9 +57,7 @@ class TutorMetricsView(MethodView):
     def get(self, args: dict, tutor_id: str):
         """Current metrics per window (`7day`, `30day`, `90day`), or only the `window` asked for."""
         windows = [args["window"]] if args.get("window") else list(WINDOWS)
-        require_tutor_reader()
-        with read_session() as session:
-            return found(tutor_metrics(session, tutor_id, windows), tutor_id)
+        return read_tutor(tutor_metrics, tutor_id, windows)
 
 
 @blp.route("/<tutor_id>/metrics/history")
@@ -66,9 +67,7 @@ class TutorMetricsHistoryView(MethodView):
     @blp.response(200, TutorMetricsHistorySchema)
     def get(self, args: dict, tutor_id: str):
         """One row per UTC day of the last `days` days for `window`, oldest first."""
-        require_tutor_reader()
-        with read_session() as session:
-            return found(tutor_metrics_history(session, tutor_id, args["window"], args["days"]), tutor_id)
+        return read_tutor(tutor_metrics_history, tutor_id, args["window"], args["days"])
 
 
 @blp.route("/<tutor_id>/sessions")
@@ -78,9 +77,7 @@ class TutorSessionsView(MethodView):
     @blp.response(200, TutorSessionsSchema)
     def get(self, args: dict, tutor_id: str):
         """The tutor's enriched sessions, newest scheduled_start first, each with its feedback or null."""
-        require_tutor_reader()
-        with read_session() as session:
-            return found(tutor_sessions(session, tutor_id, args["limit"]), tutor_id)
+        return read_tutor(tutor_sessions, tutor_id, args["limit"])
 
 
 api_blueprints = [blp]
