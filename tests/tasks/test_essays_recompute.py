@@ -6,11 +6,12 @@ from sqlalchemy import delete, func, select
 
 from tests.factories import Essays
 from tests.helpers import metric, send, status_body
+from tutormax.cache import invalidate_cache
 from tutormax.db import session_scope
 from tutormax.models.essays import EssayBatch, EssayFact
 from tutormax.models.events import Event
 from tutormax.registry import rebuilder_for
-from tutormax.tasks.essays import invalidate_cache, persist_facts, recompute_events
+from tutormax.tasks.essays import persist_facts, recompute_events
 
 
 def facts_of(batch_id: str) -> int:

@@ -214,8 +214,8 @@ def test_essay_cache_entry_stored_across_a_wipe_is_never_served(stack, client, k
     import json
 
     from tests.web.test_essays_api import Essays, send, status_body
+    from tutormax.cache import batch_cache_key, batch_version_key
     from tutormax.redis_client import get_redis
-    from tutormax.tasks.essays import batch_cache_key, batch_version_key
 
     make = Essays(uid)
     batch, user = f"b-{uid}", f"u-{uid}"

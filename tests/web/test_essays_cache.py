@@ -79,7 +79,7 @@ def test_api_answers_from_postgresql_when_redis_is_unreachable(client, keys, uid
 
 
 def test_a_read_racing_an_update_cannot_cache_the_old_body(stack, uid):
-    from tutormax.tasks.essays import batch_cache_key, batch_version_key, invalidate_cache
+    from tutormax.cache import batch_cache_key, batch_version_key, invalidate_cache
     from tutormax.web.essays import read_through
 
     batch = f"race-{uid}"

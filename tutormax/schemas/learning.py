@@ -23,23 +23,26 @@ class SubmissionGradedSchema(AssignmentAssignedSchema):
                               validate=validate.Length(max=1000))
 
 
+ASSIGNMENT_ASSIGNED = "ASSIGNMENT_ASSIGNED"
+SUBMISSION_CREATED = "SUBMISSION_CREATED"
+SUBMISSION_GRADED = "SUBMISSION_GRADED"
 EVENT_SCHEMAS = {
-    "ASSIGNMENT_ASSIGNED": AssignmentAssignedSchema,
-    "SUBMISSION_CREATED": SubmissionCreatedSchema,
-    "SUBMISSION_GRADED": SubmissionGradedSchema,
+    ASSIGNMENT_ASSIGNED: AssignmentAssignedSchema,
+    SUBMISSION_CREATED: SubmissionCreatedSchema,
+    SUBMISSION_GRADED: SubmissionGradedSchema,
 }
 
 
 # Types a learning event may leave out; infer_type picks them.
-INFERABLE_TYPES = ("SUBMISSION_CREATED", "SUBMISSION_GRADED")
+INFERABLE_TYPES = (SUBMISSION_CREATED, SUBMISSION_GRADED)
 
 
 def infer_type(data: dict) -> str | None:
     """SPEC §2 type inference for learning events sent without `type`."""
     if "score" in data:
-        return "SUBMISSION_GRADED"
+        return SUBMISSION_GRADED
     if "assignment_id" in data and "standard_ids" in data:
-        return "SUBMISSION_CREATED"
+        return SUBMISSION_CREATED
     return None
 
 

@@ -20,9 +20,11 @@ class BookCheckedOutSchema(EnvelopeSchema):
     book_id = Id(required=True)
 
 
+BOOK_CATALOGED = "BOOK_CATALOGED"
+BOOK_CHECKED_OUT = "BOOK_CHECKED_OUT"
 EVENT_SCHEMAS = {
-    "BOOK_CATALOGED": BookCatalogedSchema,
-    "BOOK_CHECKED_OUT": BookCheckedOutSchema,
+    BOOK_CATALOGED: BookCatalogedSchema,
+    BOOK_CHECKED_OUT: BookCheckedOutSchema,
 }
 
 

@@ -85,11 +85,15 @@ class TutorActivitySchema(EnvelopeSchema):
             raise ValidationError({"metadata": {"response_time_minutes": [message]}})
 
 
+TUTOR_UPSERTED = "TUTOR_UPSERTED"
+SESSION_COMPLETED = "SESSION_COMPLETED"
+FEEDBACK_SUBMITTED = "FEEDBACK_SUBMITTED"
+TUTOR_ACTIVITY = "TUTOR_ACTIVITY"
 EVENT_SCHEMAS = {
-    "TUTOR_UPSERTED": TutorUpsertedSchema,
-    "SESSION_COMPLETED": SessionCompletedSchema,
-    "FEEDBACK_SUBMITTED": FeedbackSubmittedSchema,
-    "TUTOR_ACTIVITY": TutorActivitySchema,
+    TUTOR_UPSERTED: TutorUpsertedSchema,
+    SESSION_COMPLETED: SessionCompletedSchema,
+    FEEDBACK_SUBMITTED: FeedbackSubmittedSchema,
+    TUTOR_ACTIVITY: TutorActivitySchema,
 }
 
 

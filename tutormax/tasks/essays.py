@@ -17,24 +17,22 @@ that survived a restart, or a network blip) costs seconds, not CACHE_TTL_SECONDS
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-import redis
 from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from tutormax import metrics
 from tutormax.batching import chunked
+from tutormax.cache import invalidate_cache
 from tutormax.config import get_settings
 from tutormax.db import after_commit, session_scope
 from tutormax.locks import lock_all
 from tutormax.models.essays import EssayBatch, EssayFact
 from tutormax.models.events import Event
 from tutormax.rebuilds import replayable
-from tutormax.redis_client import get_redis
 from tutormax.registry import PermanentFailure, register, register_rebuild
 from tutormax.rules.essays import batch_view
 from tutormax.schemas.essays import batch_status_body
@@ -46,81 +44,6 @@ RECOMPUTE_KIND = "batch_status"
 BATCH_CACHE_KIND = "essays_batch_cache"
 USER_CACHE_KIND = "essays_user_cache"
 REBUILD_CHUNK = 500
-
-# --- the cache of the internal API --------------------------------------------------
-#
-# Entries live under a key that embeds a version counter of their batch or user; a
-# change INCRs the counter, so an entry filled from rows read before the change can
-# never be served after it (the read-through race), and deletes the entries it knows.
-# A counter that Redis lost (a wipe, its TTL) starts again at a random value, not at
-# 1: a reader that read version N before a wipe and stores its old body after it
-# must not have that entry served when the restarted counter climbs back to N.
-
-CACHE_TTL_SECONDS = 300
-# Version counters outlive every entry they guard (TTL 300 s), so an expired counter
-# restarting at 0 cannot resurrect an old entry.
-VERSION_TTL_SECONDS = 86400
-_PREFIX = "tutormax:cache:essays:"
-VERSION_RESTART_RANGE = 2**62  # INCR stays within Redis's signed 64-bit integers
-
-
-def batch_version_key(batch_id: str) -> str:
-    return f"{_PREFIX}batch_version:{batch_id}"
-
-
-def batch_cache_key(batch_id: str, version: int) -> str:
-    # The free-text id comes last so no two (version, id) pairs share a key.
-    return f"{_PREFIX}batch:v{version}:{batch_id}"
-
-
-def user_version_key(user_id: str) -> str:
-    return f"{_PREFIX}user_version:{user_id}"
-
-
-def user_keys_set(user_id: str) -> str:
-    """The Redis set of a user's cached list keys (no KEYS/SCAN needed to find them)."""
-    return f"{_PREFIX}user_keys:{user_id}"
-
-
-def user_cache_key(user_id: str, version: int, limit: int, offset: int, status: str | None) -> str:
-    return f"{_PREFIX}user:v{version}:{limit}:{offset}:{status or ''}:{user_id}"
-
-
-def invalidate_cache(batch_ids: Iterable[str], user_ids: Iterable[str]) -> bool:
-    """Drop the cached status of `batch_ids` and every cached list of `user_ids`; never raises.
-
-    Returns False when Redis failed (the pending-work rows then stay for the sweeper).
-    """
-    batch_ids = sorted(set(batch_ids))
-    user_ids = sorted(set(user_ids))
-    if not batch_ids and not user_ids:
-        return True
-    try:
-        client = get_redis()
-        pipe = client.pipeline(transaction=False)
-        for batch_id in batch_ids:
-            pipe.get(batch_version_key(batch_id))
-        for user_id in user_ids:
-            pipe.smembers(user_keys_set(user_id))
-        found = pipe.execute()
-        doomed = [batch_cache_key(b, int(v or 0)) for b, v in zip(batch_ids, found[:len(batch_ids)])]
-        for members in found[len(batch_ids):]:
-            doomed.extend(members)
-        doomed.extend(user_keys_set(u) for u in user_ids)
-        pipe = client.pipeline(transaction=True)
-        for key in [*map(batch_version_key, batch_ids), *map(user_version_key, user_ids)]:
-            pipe.set(key, secrets.randbelow(VERSION_RESTART_RANGE), nx=True)
-            pipe.incr(key)
-            pipe.expire(key, VERSION_TTL_SECONDS)
-        pipe.unlink(*doomed)
-        pipe.execute()
-    except redis.RedisError as exc:
-        # The rows are committed; the sweeper repeats the invalidation (pending work).
-        log.warning("essay cache invalidation failed",
-                    extra={"batch_ids": batch_ids[:20], "error": type(exc).__name__})
-        return False
-    return True
-
 
 # --- persist --------------------------------------------------------------------------
 

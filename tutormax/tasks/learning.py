@@ -29,7 +29,7 @@ from tutormax.batching import chunked
 from tutormax.config import get_settings
 from tutormax.db import session_scope
 from tutormax.locks import lock_all
-from tutormax.models.events import STATUS_PROCESSED, Event
+from tutormax.models.events import Event
 from tutormax.models.learning import (
     LEARNING_TABLES,
     LearningActivity,
@@ -45,11 +45,11 @@ from tutormax.rules.learning import (
     risk_flags_from_aggregates,
     rollup_from_aggregates,
 )
+from tutormax.schemas.learning import ASSIGNMENT_ASSIGNED as ASSIGNED
+from tutormax.schemas.learning import SUBMISSION_GRADED as GRADED
 
 log = logging.getLogger(__name__)
 
-ASSIGNED = "ASSIGNMENT_ASSIGNED"
-GRADED = "SUBMISSION_GRADED"
 REBUILD_BATCH = 500
 CLASS_CHUNK = 200
 
@@ -387,72 +387,6 @@ def rebuild_learning() -> str:
             recompute_classes(session, part)
     log.info("learning views rebuilt", extra={"events": count, "classes": len(classes)})
     return f"{count} events, {len(classes)} classes"
-
-
-def measure_chain_cost(prior_events: int, chain_size: int = 100, students: int = 30,
-                       assignments: int | None = None) -> dict[str, float]:
-    """Bench (SPEC §7): seconds of the persist and recompute handlers for one chain of
-    `chain_size` graded events into a fresh class that already has `prior_events` events.
-
-    History is `students` × `assignments` pairs cycled through assigned/created/graded
-    events (default: as many assignments as the history needs, ~3 events per pair).
-    Writes real, processed events of a throwaway class; run it on a bench stack only.
-    """
-    import random
-    import time
-    import uuid
-    from datetime import datetime, timedelta, timezone
-
-    rng = random.Random(prior_events)
-    class_id = f"bench-{uuid.uuid4().hex[:12]}"
-    if assignments is None:
-        assignments = max(1, prior_events // (3 * students))
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    kinds = (ASSIGNED, "SUBMISSION_CREATED", GRADED)
-
-    def rows(count: int, first: int, kind_of) -> list[dict[str, Any]]:
-        out = []
-        for i in range(first, first + count):
-            kind = kind_of(i)
-            payload = {"student_id": f"{class_id}-s{i % students}", "class_id": class_id,
-                       "assignment_id": f"a{(i // students) % assignments}", "standard_ids": [f"S{i % 5}"],
-                       "teacher_id": "bench-teacher"}
-            if kind == GRADED:
-                payload["score"] = float(rng.randint(0, 100))
-            out.append({"source": "bench", "event_id": f"{class_id}-{i}", "type": kind, "domain": "learning",
-                        "timestamp": start + timedelta(seconds=i), "tz_offset_minutes": 0, "payload": payload,
-                        "status": STATUS_PROCESSED})
-        return out
-
-    def store(values: list[dict[str, Any]]) -> list[Any]:
-        with session_scope() as session:
-            ids = []
-            for part in chunked(values, 1000):
-                ids += session.scalars(insert(Event).values(list(part)).returning(Event.id)).all()
-            # One transaction's ids: a range, not a 10⁵-parameter IN list.
-            return session.execute(select(Event.id, Event.type, Event.timestamp, Event.payload)
-                                   .where(Event.id.between(min(ids), max(ids)), Event.source == "bench")
-                                   .order_by(Event.id)).all()
-
-    history = store(rows(prior_events, 0, lambda i: kinds[(i // (students * assignments)) % 3]))
-    for i in range(0, len(history), REBUILD_BATCH):
-        with session_scope() as session:
-            batch = history[i:i + REBUILD_BATCH]
-            persist_facts(session, batch)
-            apply_grades(session, [e.id for e in batch if e.type == GRADED])
-            recompute_classes(session, [class_id])
-    chain = store(rows(chain_size, prior_events, lambda i: GRADED))
-    timings: dict[str, float] = {"prior_events": prior_events, "chain_size": chain_size,
-                                 "pairs": students * assignments}
-    with session_scope() as session:
-        began = time.perf_counter()
-        persist(session, chain)
-        timings["persist_seconds"] = time.perf_counter() - began
-    with session_scope() as session:
-        began = time.perf_counter()
-        recompute(session, chain)
-        timings["recompute_seconds"] = time.perf_counter() - began
-    return timings
 
 
 register("learning", persist=persist, recompute=recompute)

@@ -35,12 +35,11 @@ from tutormax.rebuilds import lock_views, replayable
 from tutormax.redis_client import get_redis
 from tutormax.registry import PermanentFailure, register, register_rebuild
 from tutormax.rules.reading import book_band, reading_profile
+from tutormax.schemas.reading import BOOK_CATALOGED, BOOK_CHECKED_OUT
 from tutormax.upserts import newest_by, upsert_newest_wins
 
 log = logging.getLogger(__name__)
 
-BOOK_CATALOGED = "BOOK_CATALOGED"
-BOOK_CHECKED_OUT = "BOOK_CHECKED_OUT"
 
 STREAM = "tutormax:student_profiles"
 STREAM_MAXLEN = 100_000

@@ -57,17 +57,19 @@ from tutormax.rules.tutoring import (
     tutor_derived,
     window_metrics,
 )
-from tutormax.schemas.tutoring import CATEGORY_FIELDS
+from tutormax.schemas.tutoring import (
+    CATEGORY_FIELDS,
+    FEEDBACK_SUBMITTED,
+    SESSION_COMPLETED,
+    TUTOR_ACTIVITY,
+    TUTOR_UPSERTED,
+)
 from tutormax.tasks.maintenance import record_pending, register_repair, settle_pending
 from tutormax.tasks.pipeline import TRANSIENT, backoff_seconds
 from tutormax.upserts import newest_by, upsert_newest_wins
 
 log = logging.getLogger(__name__)
 
-TUTOR_UPSERTED = "TUTOR_UPSERTED"
-SESSION_COMPLETED = "SESSION_COMPLETED"
-FEEDBACK_SUBMITTED = "FEEDBACK_SUBMITTED"
-TUTOR_ACTIVITY = "TUTOR_ACTIVITY"
 # Referenced records first, so a chain may carry a tutor and its sessions and their feedback.
 TYPE_ORDER = (TUTOR_UPSERTED, SESSION_COMPLETED, FEEDBACK_SUBMITTED, TUTOR_ACTIVITY)
 

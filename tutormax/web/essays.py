@@ -1,7 +1,7 @@
 """Internal batch status API for services (SPEC §3.4, §4), read through a Redis cache.
 
 Services authenticate with `X-Internal-API-Key` + `X-Service-ID`, not with a
-Bearer key. Responses are cached in Redis for CACHE_TTL_SECONDS under keys that
+Bearer key. Responses are cached in Redis (tutormax.cache) for 300 s under keys that
 embed a version counter which the recompute task INCRs on every change, so a
 read after an update never sees the old body. When Redis fails the API answers
 from PostgreSQL and skips the cache for a few seconds (fail open, no waits).
@@ -10,35 +10,29 @@ from PostgreSQL and skips the cache for a few seconds (fail open, no waits).
 from __future__ import annotations
 
 import hmac
-import json
 import logging
-import time
-from collections.abc import Callable
 
-import redis
 from flask import g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import func, select
 
-from tutormax import metrics
+from tutormax.cache import (
+    batch_cache_key,
+    batch_version_key,
+    read_through,
+    user_cache_key,
+    user_keys_set,
+    user_version_key,
+)
 from tutormax.config import get_settings
 from tutormax.db import session_scope
 from tutormax.models.essays import EssayBatch
-from tutormax.redis_client import get_redis
 from tutormax.schemas.essays import (
     BatchStatusSchema,
     InternalAuthErrorSchema,
     UserBatchesQuerySchema,
     UserBatchesSchema,
-)
-from tutormax.tasks.essays import (
-    CACHE_TTL_SECONDS,
-    batch_cache_key,
-    batch_version_key,
-    user_cache_key,
-    user_keys_set,
-    user_version_key,
 )
 
 log = logging.getLogger(__name__)
@@ -46,7 +40,6 @@ log = logging.getLogger(__name__)
 MISSING_AUTHENTICATION = {"error": "Missing authentication"}
 INVALID_CREDENTIALS = {"error": "Invalid credentials"}
 # After a Redis error the cache is bypassed this long, so an outage costs one timeout, not one per request.
-CACHE_BYPASS_SECONDS = 5.0
 
 SECURITY_SCHEMES = {
     "internalApiKey": {"type": "apiKey", "in": "header", "name": "X-Internal-API-Key",
@@ -93,58 +86,6 @@ def authenticate_service():
         return jsonify(INVALID_CREDENTIALS), 401
     g.service_id = service_id
     return None
-
-
-# --- the read-through cache ---------------------------------------------------------
-
-_bypass: tuple[object, float] | None = None  # (the failing client, bypass until)
-
-
-def _cache_client() -> redis.Redis | None:
-    """The Redis client, or None while the cache is bypassed after an error of this client."""
-    client = get_redis()
-    if _bypass is not None and _bypass[0] is client and time.monotonic() < _bypass[1]:
-        return None
-    return client
-
-
-def _cache_failed(client: redis.Redis, cache: str, exc: Exception) -> None:
-    global _bypass
-    _bypass = (client, time.monotonic() + CACHE_BYPASS_SECONDS)
-    log.warning("essay cache unavailable; answering from PostgreSQL",
-                extra={"cache": cache, "error": type(exc).__name__})
-
-
-def read_through(cache: str, version_key: str, key_for: Callable[[int], str],
-                 load: Callable[[], dict | None], track_in: str | None = None) -> dict | None:
-    """The cached body, else `load()` (cached when not None); the key is read before the rows."""
-    client = _cache_client()
-    key = None
-    if client is not None:
-        try:
-            key = key_for(int(client.get(version_key) or 0))
-            raw = client.get(key)
-        except redis.RedisError as exc:
-            _cache_failed(client, cache, exc)
-            client = None
-        else:
-            if raw is not None:
-                metrics.inc("tutormax_cache_hits", cache=cache)
-                return json.loads(raw)
-            metrics.inc("tutormax_cache_misses", cache=cache)
-    body = load()
-    if body is None or client is None or key is None:
-        return body
-    try:
-        pipe = client.pipeline(transaction=False)
-        pipe.set(key, json.dumps(body, separators=(",", ":")), ex=CACHE_TTL_SECONDS)
-        if track_in is not None:
-            pipe.sadd(track_in, key)
-            pipe.expire(track_in, 2 * CACHE_TTL_SECONDS)
-        pipe.execute()
-    except redis.RedisError as exc:
-        _cache_failed(client, cache, exc)
-    return body
 
 
 # --- PostgreSQL -----------------------------------------------------------------------
