@@ -514,11 +514,11 @@ def measure_learning_chain_cost(prior_events: int, chain_size: int = 100, studen
     from tutormax.batching import chunked
     from tutormax.db import session_scope
     from tutormax.models.events import STATUS_PROCESSED, Event
+    from tutormax.schemas.learning import ASSIGNMENT_ASSIGNED as ASSIGNED
+    from tutormax.schemas.learning import SUBMISSION_CREATED
+    from tutormax.schemas.learning import SUBMISSION_GRADED as GRADED
     from tutormax.tasks.learning import (
-        ASSIGNED,
-        GRADED,
         REBUILD_BATCH,
-        SUBMISSION_CREATED,
         apply_grades,
         persist,
         persist_facts,
