@@ -49,7 +49,7 @@ def test_a_pending_change_is_appended_exactly_once(client, keys, uid, consumer):
 
     from tutormax.db import session_scope, utcnow
     from tutormax.models.reading import ProfilePublication
-    from tutormax.tasks.reading import append_to_stream, publish_pending
+    from tutormax.tasks.profile_stream import append_to_stream, publish_pending
 
     student = f"{uid}-s"
     pk = checkout_processed(client, keys, uid, student)

@@ -4,4 +4,14 @@ the operator signals' Celery hooks.
 Each domain module registers its stage handlers with `tutormax.registry` on import.
 """
 
-from tutormax.tasks import essays, learning, maintenance, pipeline, reading, signals, tutoring  # noqa: F401
+from tutormax.tasks import (  # noqa: F401
+    chains,
+    essays,
+    learning,
+    maintenance,
+    pipeline,
+    profile_stream,
+    reading,
+    signals,
+    tutoring,
+)

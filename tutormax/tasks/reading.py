@@ -14,53 +14,36 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-import redis
-from celery import shared_task
 from sqlalchemy import and_, delete, func, literal_column, select, text, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session
 
 from tutormax import metrics
 from tutormax.batching import chunked
-from tutormax.db import after_commit, session_scope, utcnow
+from tutormax.db import session_scope, utcnow
 from tutormax.locks import lock_all
 from tutormax.models.events import Event
 from tutormax.models.reading import Book, Checkout, ProfilePublication, ReadingProfile
 from tutormax.rebuilds import lock_views, replayable
-from tutormax.redis_client import get_redis
 from tutormax.registry import PermanentFailure, register, register_rebuild
 from tutormax.rules.reading import book_band, reading_profile
 from tutormax.schemas.reading import BOOK_CATALOGED, BOOK_CHECKED_OUT
+from tutormax.tasks.profile_stream import publish_after_commit
 from tutormax.upserts import newest_by, upsert_newest_wins
 
 log = logging.getLogger(__name__)
 
 
-STREAM = "tutormax:student_profiles"
-STREAM_MAXLEN = 100_000
-DEDUPE_PREFIX = "tutormax:student_profiles:published:"
-# Outlives any pending row by far: rows are published within seconds, or drained later.
-DEDUPE_TTL_SECONDS = 7 * 24 * 3600
 STUDENT_CHUNK = 500
 STUDENT_LOCKS = "reading:student"
-# A pending row this old was orphaned (its worker died between commit and XADD).
-ORPHAN_AFTER = timedelta(seconds=10)
 PROFILE_FIELDS = (
     "histogram", "total_checkouts", "unbanded_checkouts", "dominant_band", "recent_band", "trend", "stability",
 )
 
-# SET NX and XADD in one atomic step: the entry is appended iff this change was never published.
-_PUBLISH_ONCE = """
-if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then
-  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
-end
-return false
-"""
 
 
 # --- persist -------------------------------------------------------------------------------
@@ -196,7 +179,7 @@ def _refresh_chunk(session: Session, students: Sequence[str], causes: Mapping[st
                   "changed_at": now} for u in upserts])
         .returning(ProfilePublication.id)
     ).all()
-    _publish_after_commit(session, publication_ids)
+    publish_after_commit(session, publication_ids)
     log.info("reading profiles changed", extra={"student_count": len(upserts),
                                                 "event_pks": sorted({u["last_event_id"] for u in upserts})[:20]})
     return len(upserts)
@@ -214,81 +197,6 @@ def _content_of(profile: ReadingProfile) -> dict[str, Any]:
         "trend": profile.trend,
         "stability": float(stability) if isinstance(stability, Decimal) else stability,
     }
-
-
-# --- publishing to the stream --------------------------------------------------------------
-
-
-def _publish_after_commit(session: Session, publication_ids: Iterable[int]) -> None:
-    """Append the transaction's profile changes to the stream once it commits; a failure
-    leaves their publication rows pending for the beat drain."""
-    pending = session.info.get("reading_publications")
-    if pending is None:
-        pending = session.info["reading_publications"] = []
-        after_commit(session, lambda: publish_pending(pending), "publish reading profile changes")
-    pending.extend(publication_ids)
-
-
-def publish_pending(ids: Sequence[int] = (), orphan_limit: int = 500) -> int:
-    """Append the given pending profile changes, plus up to `orphan_limit` orphaned ones.
-
-    Returns how many were appended.
-    """
-    appended = 0
-    ids = sorted(ids)
-    for part in chunked(ids, STUDENT_CHUNK):
-        appended += _publish_rows(ProfilePublication.id.in_(part), STUDENT_CHUNK)
-    return appended + _publish_rows(ProfilePublication.created_at < func.now() - ORPHAN_AFTER, orphan_limit)
-
-
-def _publish_rows(condition, limit: int) -> int:
-    with session_scope() as session:
-        rows = session.scalars(
-            select(ProfilePublication).where(condition).order_by(ProfilePublication.id).limit(limit)
-        ).all()
-        if not rows:
-            return 0
-        try:
-            appended = append_to_stream(rows)
-        except redis.RedisError as exc:
-            # The rows stay pending; the dedupe keys keep a later retry from doubling entries.
-            log.warning("redis unavailable; profile changes stay pending", extra={"error": str(exc)})
-            return 0
-        session.execute(delete(ProfilePublication).where(ProfilePublication.id.in_([r.id for r in rows])))
-    return appended
-
-
-def append_to_stream(rows: Sequence[ProfilePublication]) -> int:
-    """XADD each pending change unless it was appended before (one round trip); returns how many were appended."""
-    client = get_redis()
-    script = client.register_script(_PUBLISH_ONCE)
-    pipe = client.pipeline(transaction=False)
-    for row in rows:
-        # The pending row's id names the change: ids are never reused, unlike profile versions,
-        # which restart when a profile is deleted by a rebuild and later recreated.
-        script(keys=[STREAM, f"{DEDUPE_PREFIX}{row.student_id}:{row.id}"],
-               args=[DEDUPE_TTL_SECONDS, STREAM_MAXLEN, *_stream_fields(row)], client=pipe)
-    return sum(1 for result in pipe.execute() if result)
-
-
-def _stream_fields(row: ProfilePublication) -> list[str]:
-    return [
-        "event_type", "student_profile_changed",
-        "student_id", row.student_id,
-        "source", "tutormax",
-        "timestamp", _rfc3339(row.changed_at),
-        "event_id", str(row.event_pk),
-    ]
-
-
-def _rfc3339(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
-@shared_task(name="tutormax.reading.publish_pending_profile_changes")
-def publish_pending_profile_changes() -> int:
-    """Drain orphaned pending profile changes (for a periodic beat entry)."""
-    return publish_pending()
 
 
 # --- rebuild -------------------------------------------------------------------------------

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable
 
 from flask import g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy import func, select
 
 from tutormax.cache import (
     batch_cache_key,
@@ -26,8 +26,8 @@ from tutormax.cache import (
     user_version_key,
 )
 from tutormax.config import get_settings
-from tutormax.db import session_scope
-from tutormax.models.essays import EssayBatch
+from tutormax.db import read_session
+from tutormax.queries.essays import batch_status, user_batches
 from tutormax.schemas.essays import (
     BatchStatusSchema,
     InternalAuthErrorSchema,
@@ -88,31 +88,10 @@ def authenticate_service():
     return None
 
 
-# --- PostgreSQL -----------------------------------------------------------------------
-
-
-def load_batch_status(batch_id: str) -> dict | None:
-    """The stored status body of a registered batch, or None."""
-    with session_scope() as session:
-        return session.scalar(
-            select(EssayBatch.response).where(EssayBatch.batch_id == batch_id, EssayBatch.registered.is_(True))
-        )
-
-
-def load_user_batches(user_id: str, limit: int, offset: int, status: str | None) -> dict:
-    """A page of the user's registered batches, newest first, with the total matching `status`."""
-    where = [EssayBatch.user_id == user_id, EssayBatch.registered.is_(True)]
-    if status is not None:
-        where.append(EssayBatch.overall_status == status)
-    with session_scope() as session:
-        total = session.scalar(select(func.count()).select_from(EssayBatch).where(*where))
-        bodies = session.scalars(
-            select(EssayBatch.response).where(*where)
-            .order_by(EssayBatch.created_at.desc(), EssayBatch.registered_event_pk.desc(),
-                      EssayBatch.batch_id.desc())
-            .limit(limit).offset(offset)
-        ).all()
-    return {"batches": list(bodies), "pagination": {"limit": limit, "offset": offset, "total": total}}
+def _read(query: Callable[..., dict | None], *args: object) -> dict | None:
+    """A query of tutormax.queries.essays in a read session (a cache miss)."""
+    with read_session() as session:
+        return query(session, *args)
 
 
 def _acting_user() -> str | None:
@@ -133,7 +112,7 @@ class BatchStatus(MethodView):
         """Status of one batch with its essays; `overall_status` is the client status."""
         body = read_through("batch_status", batch_version_key(batch_id),
                             lambda version: batch_cache_key(batch_id, version),
-                            lambda: load_batch_status(batch_id))
+                            lambda: _read(batch_status, batch_id))
         user = _acting_user()
         if body is None or (user is not None and body.get("user_id") != user):
             abort(404, message=f"No batch {batch_id}.")
@@ -155,7 +134,7 @@ class UserBatches(MethodView):
         limit, offset, status = args["limit"], args["offset"], args["status"]
         return read_through("user_batches", user_version_key(user_id),
                             lambda version: user_cache_key(user_id, version, limit, offset, status),
-                            lambda: load_user_batches(user_id, limit, offset, status),
+                            lambda: _read(user_batches, user_id, limit, offset, status),
                             track_in=user_keys_set(user_id))
 
 
