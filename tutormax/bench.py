@@ -440,7 +440,7 @@ def _bench_handler_cost() -> None:
 def _bench_tutor_cost(sim: Simulator, url: str, key: str) -> None:
     """One tutor-metrics recompute (all three windows) for a tutor with 10² vs 10⁴ sessions in 90 days."""
     from tutormax.db import session_scope
-    from tutormax.tasks.tutoring import store_metrics
+    from tutormax.tasks.tutor_metrics import store_metrics
 
     now = datetime.now(timezone.utc)
     for count in (100, 10_000):

@@ -13,5 +13,6 @@ from tutormax.tasks import (  # noqa: F401
     profile_stream,
     reading,
     signals,
+    tutor_metrics,
     tutoring,
 )

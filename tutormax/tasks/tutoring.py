@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
 import kombu.exceptions
@@ -39,23 +39,19 @@ from tutormax.db import after_commit, session_scope, utcnow
 from tutormax.debounce import Debounce
 from tutormax.models.events import Event
 from tutormax.models.tutoring import (
-    METRIC_FIELDS,
     SessionFeedback,
     Tutor,
     TutorActivity,
     TutoringSession,
     TutorMetrics,
-    TutorMetricsHistory,
 )
 from tutormax.rebuilds import lock_views, replayable
 from tutormax.registry import AwaitReference, register, register_rebuild
 from tutormax.rules.tutoring import (
-    WINDOWS,
     feedback_delay_hours,
     feedback_derived,
     session_derived,
     tutor_derived,
-    window_metrics,
 )
 from tutormax.schemas.tutoring import (
     CATEGORY_FIELDS,
@@ -66,6 +62,7 @@ from tutormax.schemas.tutoring import (
 )
 from tutormax.tasks.maintenance import record_pending, register_repair, settle_pending
 from tutormax.tasks.pipeline import TRANSIENT, backoff_seconds
+from tutormax.tasks.tutor_metrics import LONGEST_WINDOW, store_metrics
 from tutormax.upserts import newest_by, upsert_newest_wins
 
 log = logging.getLogger(__name__)
@@ -76,7 +73,6 @@ TYPE_ORDER = (TUTOR_UPSERTED, SESSION_COMPLETED, FEEDBACK_SUBMITTED, TUTOR_ACTIV
 METRICS_KIND = "tutor_metrics"
 NIGHTLY_BATCH = 200
 NIGHTLY_REPAIR_FACTOR = 10
-LONGEST_WINDOW = timedelta(days=max(WINDOWS.values()))
 # The lock outlives the countdown plus any plausible run by far, yet expires, so a
 # worker that died holding it delays a tutor's metrics by minutes, never forever.
 LOCK_MARGIN_SECONDS = 300
@@ -358,69 +354,6 @@ def recompute_tutor_metrics(self, tutor_id: str, token: str | None = None) -> st
 # ------------------------------------------------------------------- metrics
 
 
-def compute_metrics(session: Session, tutor_ids: Sequence[str], now: datetime) -> dict[str, dict[str, dict]]:
-    """{tutor_id: {window: metrics}} from the stored records of the longest window (bounded cost)."""
-    start = now - LONGEST_WINDOW
-    in_range = (
-        TutoringSession.tutor_id.in_(tutor_ids),
-        TutoringSession.scheduled_start >= start,
-        TutoringSession.scheduled_start < now,
-    )
-    sessions: dict[str, list[dict]] = defaultdict(list)
-    for row in session.execute(
-        select(TutoringSession.tutor_id, TutoringSession.session_id, TutoringSession.scheduled_start,
-               TutoringSession.session_number, TutoringSession.actual_start, TutoringSession.no_show,
-               TutoringSession.tutor_initiated_reschedule, TutoringSession.late_start_minutes,
-               TutoringSession.engagement_score, TutoringSession.learning_objectives_met).where(*in_range)
-    ).mappings():
-        sessions[row["tutor_id"]].append(dict(row))
-    feedback: dict[str, list[dict]] = defaultdict(list)
-    for tutor_id, session_id, rating in session.execute(
-        select(TutoringSession.tutor_id, SessionFeedback.session_id, SessionFeedback.overall_rating)
-        .join(TutoringSession, TutoringSession.session_id == SessionFeedback.session_id)
-        .where(*in_range)
-    ):
-        feedback[tutor_id].append({"session_id": session_id, "overall_rating": rating})
-    activities: dict[str, list[dict]] = defaultdict(list)
-    for tutor_id, activity_type, timestamp, response_time in session.execute(
-        select(TutorActivity.tutor_id, TutorActivity.activity_type, TutorActivity.timestamp,
-               TutorActivity.response_time_minutes)
-        .where(TutorActivity.tutor_id.in_(tutor_ids), TutorActivity.timestamp >= start,
-               TutorActivity.timestamp < now)
-    ):
-        activities[tutor_id].append({"activity_type": activity_type, "timestamp": timestamp,
-                                     "metadata": {"response_time_minutes": response_time}})
-    return {
-        tutor_id: {
-            window: window_metrics(sessions[tutor_id], feedback[tutor_id], activities[tutor_id], now, days)
-            for window, days in WINDOWS.items()
-        }
-        for tutor_id in tutor_ids
-    }
-
-
-def store_metrics(session: Session, tutor_ids: Sequence[str], now: datetime) -> None:
-    """Upsert the current metrics and today's history row of each tutor and window."""
-    if not tutor_ids:
-        return
-    computed = compute_metrics(session, tutor_ids, now)
-    rows = [
-        {"tutor_id": tutor_id, "window": window, **{f: values[f] for f in METRIC_FIELDS}, "computed_at": now}
-        for tutor_id, by_window in computed.items()
-        for window, values in by_window.items()
-    ]
-    for model, keys, extra in ((TutorMetrics, ["tutor_id", "window"], {}),
-                               (TutorMetricsHistory, ["tutor_id", "window", "day"], {"day": now.date()})):
-        stmt = insert(model).values([{**row, **extra} for row in rows])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=keys,
-            set_={c: stmt.excluded[c] for c in (*METRIC_FIELDS, "computed_at")},
-            # Two runs racing: the one that read later wins.
-            where=model.__table__.c.computed_at <= stmt.excluded.computed_at,
-        )
-        session.execute(stmt)
-
-
 def refresh_tutor_derived(session: Session, tutor_ids: Sequence[str], now: datetime) -> None:
     """Recompute the time-dependent derived fields (tenure, newness, level, active today)."""
     rows = session.execute(
@@ -530,18 +463,6 @@ def rebuild_tutoring() -> str:
     return f"{count} events, {len(tutor_ids)} tutors"
 
 
-def _enrich(session: Session, events: Sequence[Event]) -> Mapping[int, Exception]:
-    return check_references(session, events)
-
-
-def _persist(session: Session, events: Sequence[Event]) -> Mapping[int, Exception]:
-    return persist_records(session, events)
-
-
-def _recompute(session: Session, events: Sequence[Event]) -> None:
-    request_recomputes(session, events)
-
-
-register("tutoring", enrich=_enrich, persist=_persist, recompute=_recompute)
+register("tutoring", enrich=check_references, persist=persist_records, recompute=request_recomputes)
 register_rebuild("tutoring", rebuild_tutoring)
 register_repair(METRICS_KIND, repair_overdue_metrics, repair_delay_seconds)
