@@ -81,7 +81,7 @@ def ring(domains: Iterable[str], force: bool = False, counters: metrics.MetricsB
         if not force:
             for domain in domains:
                 pipe.set(DOORBELL_KEY + domain, "1", nx=True, ex=DOORBELL_TTL_SECONDS)
-        replies = pipe.execute() if counted or not force else []
+        replies = pipe.execute()  # an empty pipeline makes no round trip
         fresh = [True] * len(domains) if force else replies[counted:]
     except redis.RedisError as exc:
         log.error("ringing the doorbell failed; the outbox sweeper will start the chain",

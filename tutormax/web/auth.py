@@ -52,13 +52,18 @@ def create_api_key(name: str, scopes: Iterable[str], teacher_id: str | None = No
     return key
 
 
-def _principal_from_db(key_hash: str) -> Principal | None:
+def _active_principal(condition) -> Principal | None:
+    """The principal of the unrevoked key matching `condition`, or None."""
     with session_scope() as session:
         row = session.execute(
             select(ApiKey.id, ApiKey.name, ApiKey.scopes, ApiKey.teacher_id)
-            .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+            .where(condition, ApiKey.revoked_at.is_(None))
         ).first()
         return None if row is None else Principal(row.id, row.name, frozenset(row.scopes), row.teacher_id)
+
+
+def _principal_from_db(key_hash: str) -> Principal | None:
+    return _active_principal(ApiKey.key_hash == key_hash)
 
 
 class PrincipalCache:
@@ -146,11 +151,7 @@ def principal_for_key(key: str) -> Principal | None:
 
 def principal_for_key_id(key_id: int) -> Principal | None:
     """The principal of an unrevoked key by its id, or None (dashboard sessions keep only the id)."""
-    with session_scope() as session:
-        row = session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)))
-        if row is None:
-            return None
-        return Principal(row.id, row.name, frozenset(row.scopes), row.teacher_id)
+    return _active_principal(ApiKey.id == key_id)
 
 
 def current_principal() -> Principal:
