@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event as sa_event
@@ -179,3 +181,31 @@ def rerun_handlers(event_pks: list[int]) -> int:
         finally:
             sa_event.remove(engine, "before_cursor_execute", count)
     return len(statements)
+
+
+@contextmanager
+def scratch_database(stack, name: str) -> Iterator[str]:
+    """A fresh, empty database `name` on the session's server, the app's DATABASE_URL while inside.
+
+    For migration tests that must not touch the session's data; the settings and the engine
+    go back to the session database on the way out.
+    """
+    import psycopg
+
+    from tutormax.config import reset_settings
+    from tutormax.db import dispose_engine
+
+    admin = f"host=127.0.0.1 port={stack.pg.port} user=postgres dbname=postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    url = stack.pg.url.rsplit("/", 1)[0] + f"/{name}"
+    original = os.environ["DATABASE_URL"]
+    os.environ["DATABASE_URL"] = url
+    reset_settings()
+    try:
+        yield url
+    finally:
+        os.environ["DATABASE_URL"] = original
+        reset_settings()
+        dispose_engine()

@@ -7,6 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from tests.helpers import scratch_database
 from tutormax.db import Base, get_engine
 from tutormax.migrate import alembic_config, schema_is_current
 
@@ -28,32 +29,14 @@ def test_migrated_schema_matches_the_models(stack):
     assert schema_is_current(get_engine())
 
 
-def test_downgrade_to_base_and_back(stack, tmp_path):
+def test_downgrade_to_base_and_back(stack):
     """Run against a separate database so the session's data is untouched."""
-    import os
-
-    import psycopg
     from sqlalchemy import create_engine
 
-    from tutormax.config import reset_settings
-    from tutormax.db import dispose_engine
-
-    admin = f"host=127.0.0.1 port={stack.pg.port} user=postgres dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS tutormax_migrations")
-        conn.execute("CREATE DATABASE tutormax_migrations")
-    url = stack.pg.url.rsplit("/", 1)[0] + "/tutormax_migrations"
-    original = os.environ["DATABASE_URL"]
-    os.environ["DATABASE_URL"] = url
-    reset_settings()
-    try:
+    with scratch_database(stack, "tutormax_migrations") as url:
         command.upgrade(alembic_config(), "head")
         command.downgrade(alembic_config(), "base")
         command.upgrade(alembic_config(), "head")
         engine = create_engine(url)
         assert schema_is_current(engine)
         engine.dispose()
-    finally:
-        os.environ["DATABASE_URL"] = original
-        reset_settings()
-        dispose_engine()

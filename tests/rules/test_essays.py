@@ -486,24 +486,25 @@ def test_batch_status_response_body() -> None:
     outcomes = [outcome("spellcheck", "completed_with_failures", ["e1"], ["e2"], 4, 1)]
     state = rules.batch_state(batch, rows, outcomes, None)
     body = batch_status_body(state, rows)
-    empty_e2 = {
-        "essay_id": "e2",
-        "spellcheck_status": None,
-        "spellcheck_corrections_made": None,
-        "spellcheck_correction_count": None,
-        "corrected_text_storage_id": None,
-        "spellcheck_corrected_text_storage_id": None,
+    e1_body = {
+        "essay_id": "e1",
+        "spellcheck_status": "completed",
+        "spellcheck_corrections_made": 3,
+        "spellcheck_correction_count": 3,
+        "corrected_text_storage_id": "s1",
+        "spellcheck_corrected_text_storage_id": "s1",
         "spellcheck_error_detail": None,
-        "cj_assessment_status": None,
-        "cj_rank": None,
-        "cj_score": None,
-        "normalized_score": None,
-        "letter_grade": None,
-        "confidence_label": None,
+        "cj_assessment_status": "completed",
+        "cj_rank": 1,
+        "cj_score": 0.8,
+        "normalized_score": 0.9,
+        "letter_grade": "A",
+        "confidence_label": "HIGH",
         "cj_assessment_job_id": None,
         "comparison_count": None,
-        "last_updated": None,
+        "last_updated": "2024-05-01T10:03:00Z",
     }
+    empty_e2 = dict.fromkeys(e1_body) | {"essay_id": "e2"}  # every field of an essay, all null
     assert body == {
         "batch_id": "b1",
         "user_id": "u1",
@@ -524,24 +525,7 @@ def test_batch_status_response_body() -> None:
         "processing_started_at": "2024-05-01T10:04:00Z",
         "processing_completed_at": "2024-05-01T10:04:00Z",
         "essays": [
-            {
-                "essay_id": "e1",
-                "spellcheck_status": "completed",
-                "spellcheck_corrections_made": 3,
-                "spellcheck_correction_count": 3,
-                "corrected_text_storage_id": "s1",
-                "spellcheck_corrected_text_storage_id": "s1",
-                "spellcheck_error_detail": None,
-                "cj_assessment_status": "completed",
-                "cj_rank": 1,
-                "cj_score": 0.8,
-                "normalized_score": 0.9,
-                "letter_grade": "A",
-                "confidence_label": "HIGH",
-                "cj_assessment_job_id": None,
-                "comparison_count": None,
-                "last_updated": "2024-05-01T10:03:00Z",
-            },
+            e1_body,
             empty_e2,  # registered, no result yet
         ],
     }

@@ -329,31 +329,33 @@ def _status_from_counts(completed: int, failed: int) -> str:
     return COMPLETED_WITH_FAILURES
 
 
+def _processing_error(message: str, operation: str, **details: Any) -> dict:
+    """The seed's `error_detail` of a batch that failed: a PROCESSING_ERROR naming its operation."""
+    return {"error_code": "PROCESSING_ERROR", "message": message, "operation": operation, "details": details}
+
+
 def _phase_failure_detail(batch: dict, outcome: dict) -> dict:
     """Error detail for a phase that failed critically, naming the phase."""
     phase = outcome.get("phase_name")
-    return {
-        "error_code": "PROCESSING_ERROR",
-        "message": f"Phase {phase} failed critically",
-        "operation": "batch_phase_outcome",
-        "details": {
-            "batch_id": batch.get("batch_id") or outcome.get("batch_id"),
-            "phase": phase,
-            "status": FAILED_CRITICALLY,
-            "failed_essay_ids": sorted(set(outcome.get("failed_essay_ids") or [])),
-        },
-    }
+    return _processing_error(
+        f"Phase {phase} failed critically",
+        "batch_phase_outcome",
+        batch_id=batch.get("batch_id") or outcome.get("batch_id"),
+        phase=phase,
+        status=FAILED_CRITICALLY,
+        failed_essay_ids=sorted(set(outcome.get("failed_essay_ids") or [])),
+    )
 
 
 def _pipeline_failure_detail(batch: dict, event: dict) -> dict:
     """Error detail when the pipeline itself reports a failed final status."""
     final_status = event.get("final_status")
-    return {
-        "error_code": "PROCESSING_ERROR",
-        "message": f"Pipeline completed with status {final_status}",
-        "operation": "batch_pipeline_completed",
-        "details": {"batch_id": batch.get("batch_id") or event.get("batch_id"), "status": final_status},
-    }
+    return _processing_error(
+        f"Pipeline completed with status {final_status}",
+        "batch_pipeline_completed",
+        batch_id=batch.get("batch_id") or event.get("batch_id"),
+        status=final_status,
+    )
 
 
 def _batch_id_from(essays: list[dict], outcomes: list[dict], pipeline_completed: dict | None) -> str | None:
