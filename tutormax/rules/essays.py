@@ -329,33 +329,25 @@ def _status_from_counts(completed: int, failed: int) -> str:
     return COMPLETED_WITH_FAILURES
 
 
-def _processing_error(message: str, operation: str, **details: Any) -> dict:
-    """The seed's `error_detail` of a batch that failed: a PROCESSING_ERROR naming its operation."""
+def _processing_error(batch: dict, fact: dict, message: str, operation: str, **details: Any) -> dict:
+    """The seed's `error_detail` of a failed batch: a PROCESSING_ERROR naming the operation and the batch."""
+    details = {"batch_id": batch.get("batch_id") or fact.get("batch_id"), **details}
     return {"error_code": "PROCESSING_ERROR", "message": message, "operation": operation, "details": details}
 
 
 def _phase_failure_detail(batch: dict, outcome: dict) -> dict:
     """Error detail for a phase that failed critically, naming the phase."""
     phase = outcome.get("phase_name")
-    return _processing_error(
-        f"Phase {phase} failed critically",
-        "batch_phase_outcome",
-        batch_id=batch.get("batch_id") or outcome.get("batch_id"),
-        phase=phase,
-        status=FAILED_CRITICALLY,
-        failed_essay_ids=sorted(set(outcome.get("failed_essay_ids") or [])),
-    )
+    failed = sorted(set(outcome.get("failed_essay_ids") or []))
+    return _processing_error(batch, outcome, f"Phase {phase} failed critically", "batch_phase_outcome",
+                             phase=phase, status=FAILED_CRITICALLY, failed_essay_ids=failed)
 
 
 def _pipeline_failure_detail(batch: dict, event: dict) -> dict:
     """Error detail when the pipeline itself reports a failed final status."""
     final_status = event.get("final_status")
-    return _processing_error(
-        f"Pipeline completed with status {final_status}",
-        "batch_pipeline_completed",
-        batch_id=batch.get("batch_id") or event.get("batch_id"),
-        status=final_status,
-    )
+    return _processing_error(batch, event, f"Pipeline completed with status {final_status}",
+                             "batch_pipeline_completed", status=final_status)
 
 
 def _batch_id_from(essays: list[dict], outcomes: list[dict], pipeline_completed: dict | None) -> str | None:
