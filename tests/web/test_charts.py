@@ -62,10 +62,10 @@ def test_hbar_chart_scales_bars_escapes_labels_and_lists_the_numbers():
     assert "<script>" not in svg
     rects = root.iter(f"{SVG}rect")
     tracks_and_bars = [(r.get("width"), r.get("fill")) for r in rects]
-    # Bar room = 480 − 150 − 50 = 280: S1's bar is 0.75 × 280 = 210 in the approaching color,
+    # Bar room = 400 − 150 − 50 = 200: S1's bar is 0.75 × 200 = 150 in the approaching color,
     # the null row only has its track, S3 fills the track in the mastered color.
-    assert ("210.0", "#b7791f") in tracks_and_bars
-    assert ("280.0", "#2e7d4f") in tracks_and_bars
+    assert ("150.0", "#b7791f") in tracks_and_bars
+    assert ("200.0", "#2e7d4f") in tracks_and_bars
     assert len(tracks_and_bars) == 3 + 2
 
 
@@ -86,14 +86,17 @@ def test_line_chart_breaks_on_nulls_and_marks_every_point():
     circles = list(root.iter(f"{SVG}circle"))
     # Two segments around the null; four markers.
     assert len(lines) == 2 and len(circles) == 4
-    # Plot width 480 − 40 − 12 = 428 over 10 days, height 200 − 14 − 30 = 156:
-    # day 0 at x=40, value 0 at y=170; day 5 at x=40 + 214 = 254, value 50 at y=14 + 78 = 92.
-    assert lines[0].get("points") == "40.0,170.0 254.0,92.0"
+    # Plot width 400 − 40 − 12 = 348 over 10 days, height 200 − 14 − 30 = 156:
+    # day 0 at x=40, value 0 at y=170; day 5 at x=40 + 174 = 214, value 50 at y=14 + 78 = 92.
+    assert lines[0].get("points") == "40.0,170.0 214.0,92.0"
     assert circles[3].find(f"{SVG}title").text == "2026-01-11: 75"
 
 
 def test_empty_charts_say_so():
+    # No rows, rows that are all null or all zero: a sentence, not empty axes.
     for svg in (charts.hbar_chart([], title="x"), charts.column_chart([], title="x"),
+                charts.hbar_chart([("S1", None), ("S2", None)], title="x"),
+                charts.column_chart([("0–20%", 0), ("20–40%", 0)], title="x"),
                 charts.line_chart([(date(2026, 1, 1), None)], title="x", start=date(2026, 1, 1),
                                   end=date(2026, 1, 2))):
         root = parse(svg)

@@ -20,9 +20,9 @@ MASTERY_BANDS: tuple[tuple[float, str, str], ...] = (
     (0.0, "needs-support", "#c0392b"),
 )
 NEUTRAL_COLOR = "#3b6ea5"
-FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="13"'
-# Charts sit in half-page columns (~450 px): a viewBox near that size keeps the text readable.
-WIDTH = 480
+FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="14"'
+# A viewBox near the size charts are shown at (CSS caps them at 30rem) keeps their text readable.
+WIDTH = 400
 
 
 def mastery_band(score: float | None) -> str | None:
@@ -88,8 +88,8 @@ def _shorten(label: str, limit: int) -> str:
 def hbar_chart(items: Sequence[tuple[str, float | None]], *, title: str, max_value: float = 1.0,
                value_format: Callable[[float | None], str] = percent,
                color: Callable[[float | None], str] | None = None) -> str:
-    """Horizontal bars, one per (label, value) row; a null value draws no bar."""
-    if not items:
+    """Horizontal bars, one per (label, value) row; a null value draws no bar (no value at all: "No data yet")."""
+    if all(value is None for _, value in items):
         return _empty(title)
     label_width, value_width, row, top = 150, 50, 28, 8
     bar_room = WIDTH - label_width - value_width
@@ -116,8 +116,8 @@ def hbar_chart(items: Sequence[tuple[str, float | None]], *, title: str, max_val
 
 def column_chart(items: Sequence[tuple[str, int | float]], *, title: str,
                  value_format: Callable[[float], str] = number, y_label: str = "") -> str:
-    """Vertical columns, one per (label, value ≥ 0) with the value written above it."""
-    if not items:
+    """Vertical columns, one per (label, value ≥ 0) with the value written above it (all zero: "No data yet")."""
+    if not any(value for _, value in items):
         return _empty(title)
     height, left, bottom, top = 220, 28, 36, 22
     plot_height = height - bottom - top

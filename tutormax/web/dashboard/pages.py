@@ -106,7 +106,7 @@ def student_page(class_id: str, student_id: str) -> str:
 
 @bp.get("/tutors")
 @signed_in
-def tutor_lookup() -> Response:
+def tutors() -> Response:
     """The home page's 'open a tutor' form lands here."""
     tutor_id = request.args.get("tutor_id", "").strip()
     if not tutor_id:

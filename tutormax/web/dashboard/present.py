@@ -69,18 +69,18 @@ def _security_headers(response: Response) -> Response:
 
 
 def _when(value: datetime | str | None) -> str:
-    """A timestamp for people: UTC datetimes as UTC, producer-local ISO strings in their own offset."""
+    """A timestamp for people, always in UTC (one time zone per page, as the footer says).
+
+    Producer-local ISO strings (a session's `scheduled_start` keeps its own offset in the API)
+    are converted to the same UTC instant; the local time of day stays visible where it
+    matters through the derived fields (a session's `time_of_day`).
+    """
     if value is None:
         return "—"
-    if isinstance(value, str):
-        local = datetime.fromisoformat(value)
-        offset = local.utcoffset()
-        if not offset:
-            return local.strftime("%Y-%m-%d %H:%M UTC")
-        minutes = int(offset.total_seconds() // 60)
-        sign = "+" if minutes >= 0 else "−"
-        return local.strftime("%Y-%m-%d %H:%M ") + f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @bp.context_processor
