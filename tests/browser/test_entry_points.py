@@ -5,6 +5,9 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+from playwright.sync_api import Page, Route, expect
+
+from tests.browser.helpers import screenshot
 from tutormax.web.openapi import DOCS_CSP
 
 DOCS_ASSETS = {
@@ -44,6 +47,9 @@ def test_the_bare_address_redirects_to_the_dashboard(client):
     assert (response.status_code, response.headers["Location"]) == (302, "/dashboard/")
     # The operators' endpoints are untouched.
     assert client.get("/healthz").get_json() == {"status": "ok"}
+    # Browsers ask every site for an icon: answered without an error, so their consoles stay clean.
+    icon = client.get("/favicon.ico")
+    assert (icon.status_code, icon.data) == (204, b"")
 
 
 def test_swagger_ui_comes_from_this_origin_and_links_the_document(client):
@@ -71,3 +77,28 @@ def test_swagger_ui_comes_from_this_origin_and_links_the_document(client):
     assert document.status_code == 200 and document.get_json()["info"]["title"] == "TutorMax"
     # Nothing outside the dist is reachable through the asset route.
     assert client.get("/openapi/swagger-ui/../../__init__.py").status_code == 404
+
+
+
+def test_swagger_ui_renders_every_operation_without_the_internet(page: Page, live_server: str):
+    offsite: list[str] = []
+
+    def refuse_offsite(route: Route) -> None:
+        # As on a network without the internet: whatever is not asked of the app itself is refused, and noted.
+        if route.request.url.startswith(f"{live_server}/"):
+            route.continue_()
+        else:
+            offsite.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", refuse_offsite)
+    page.goto("/openapi/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("TutorMax")
+    document = page.request.get("/openapi/openapi.json").json()
+    operations = sum(1 for item in document["paths"].values() for method in item
+                     if method in ("get", "put", "post", "delete", "patch"))
+    assert operations >= 18
+    # One block per operation of the document (listed, collapsed).
+    expect(page.locator(".opblock")).to_have_count(operations)
+    assert offsite == []
+    screenshot(page, "api-docs")
