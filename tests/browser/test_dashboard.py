@@ -2,7 +2,7 @@
 
 Each test runs at 1280 px and at 390 px; every page's links are fetched, the browser must report no
 error, and a screenshot of each page is kept in var/screenshots/<page>-<width>.png.
-Expected figures are worked out by hand in the docstring of `Seed` (tests/browser/conftest.py).
+Expected figures are worked out by hand in the docstring of `Seed` (tests/browser/seed.py).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import Seed
 from tests.browser.helpers import check_links, focused, horizontal_overflow, screenshot, sign_in, tab_to
+from tests.browser.seed import Seed
 
 
 def path_of(page: Page) -> str:
