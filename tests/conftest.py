@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.chromium import BROWSER_REQUIRED, NO_CHROMIUM, find_chromium
 from tutormax.devservers import PIPELINE_QUEUES, RECOMPUTE_QUEUES, LocalStack
 
 TEST_ENV = {
@@ -29,12 +30,24 @@ TEST_ENV = {
 }
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    chromium = find_chromium()
+    return f"browser tests: Chromium at {chromium}" if chromium else f"browser tests: skipped, {NO_CHROMIUM}"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that needs the servers (directly or through app/client/keys) `stack`,
-    so `make test-fast` (`-m "not stack"`) runs the rest without starting anything."""
+    so `make test-fast` (`-m "not stack"`) runs the rest without starting anything; mark those
+    that drive Chromium (through the `browser` fixture) `browser`, skipped when there is none."""
+    chromium = find_chromium()
     for item in items:
-        if "stack" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "stack" in fixtures:
             item.add_marker(pytest.mark.stack)
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
+            if chromium is None and not BROWSER_REQUIRED:
+                item.add_marker(pytest.mark.skip(reason=NO_CHROMIUM))
 
 
 @pytest.fixture(scope="session")

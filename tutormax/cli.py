@@ -6,15 +6,134 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
+from typing import Any
 
 import click
+from dotenv import load_dotenv
 
-from tutormax.config import DOMAINS, reset_settings
+from tutormax.config import DOMAINS, get_settings, reset_settings
 from tutormax.migrate import ROOT
 
 DEV_PG_PORT = int(os.environ.get("TUTORMAX_DEV_PG_PORT", "55432"))
 DEV_REDIS_PORT = int(os.environ.get("TUTORMAX_DEV_REDIS_PORT", "56379"))
+
+
+def _var() -> Path:
+    """The state directory of `tutormax dev`: ./var/ of the directory commands run in."""
+    return Path.cwd() / "var"
+
+
+def _load_dotenv() -> None:
+    # As tutormax.config does: a .env in the working directory, never overriding the environment.
+    load_dotenv(Path.cwd() / ".env", override=False)
+
+
+def _find_servers() -> str:
+    """Point DATABASE_URL (and REDIS_URL) at the servers of a running `make dev` when they are not set.
+
+    Returns where the database URL comes from, for error messages.
+    """
+    from tutormax.devservers import DEV_STATE_FILE, DevState
+
+    _load_dotenv()
+    if os.environ.get("DATABASE_URL"):
+        return "DATABASE_URL from the environment"
+    var = _var()
+    state = DevState.read(var)
+    if state is not None and state.answering():
+        os.environ["DATABASE_URL"] = state.database_url
+        os.environ.setdefault("REDIS_URL", state.redis_url)
+        reset_settings()
+        return f"from {var / DEV_STATE_FILE}, written by `make dev`"
+    if state is None:
+        return f"the default: DATABASE_URL is not set and there is no {var / DEV_STATE_FILE}"
+    return f"the default: DATABASE_URL is not set and {var / DEV_STATE_FILE} is stale (its servers do not answer)"
+
+
+def _first_line_reason(error: BaseException) -> str:
+    """The driver's reason in one line: the last clause of its first line ("Connection refused")."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    first = lines[0] if lines else ""
+    # psycopg: 'connection failed: … port 5432 failed: Connection refused';
+    # redis: 'Error 111 connecting to 127.0.0.1:6379. Connection refused.'
+    reason = first.rsplit(": ", 1)[-1].strip().rstrip(".").rsplit(". ", 1)[-1].strip()
+    return reason or type(error).__name__
+
+
+def _database_error(source: str, error: BaseException) -> click.ClickException:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(get_settings().database_url)
+    where = f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+    return click.ClickException(f"cannot connect to PostgreSQL at {where} ({source}): "
+                                f"{_first_line_reason(error)}. Start `make dev` or set DATABASE_URL.")
+
+
+def _redis_error(error: BaseException) -> click.ClickException:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(get_settings().broker_url)
+    where = f"{parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path}"
+    return click.ClickException(f"cannot connect to Redis at {where}: {_first_line_reason(error)}. "
+                                "Start `make dev` or set REDIS_URL.")
+
+
+def _check_database(source: str) -> None:
+    """Connect once with a short timeout, so an unreachable database is one line, not a hang or a traceback."""
+    from sqlalchemy import create_engine
+    from sqlalchemy import exc as sa_exc
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(get_settings().database_url, poolclass=NullPool, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect():
+            pass
+    except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+        raise _database_error(source, exc) from None
+    finally:
+        engine.dispose()
+
+
+def _check_redis() -> None:
+    import redis
+
+    client = redis.Redis.from_url(get_settings().broker_url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise _redis_error(exc) from None
+    finally:
+        client.close()
+
+
+def uses_servers(broker: bool = False) -> Callable:
+    """Command decorator: find the database (and, with `broker`, Redis) first; say in one line when they
+    cannot be reached, instead of a traceback."""
+
+    def decorator(command: Callable) -> Callable:
+        @wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            import redis
+            from kombu.exceptions import OperationalError as BrokerError
+            from sqlalchemy import exc as sa_exc
+
+            source = _find_servers()
+            _check_database(source)
+            if broker:
+                _check_redis()
+            try:
+                return command(*args, **kwargs)
+            except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:  # lost while running
+                raise _database_error(source, exc) from None
+            except (redis.ConnectionError, redis.TimeoutError, BrokerError) as exc:
+                raise _redis_error(exc) from None
+
+        return wrapper
+
+    return decorator
 
 
 @click.group()
@@ -28,6 +147,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
+@uses_servers()
 def db_upgrade() -> None:
     """Apply Alembic migrations up to head."""
     from tutormax.migrate import upgrade_to_head
@@ -46,6 +166,7 @@ def apikey() -> None:
 @click.option("--scope", "scopes", multiple=True, required=True,
               type=click.Choice(["events:write", "read", "admin"]), help="Repeat for several scopes.")
 @click.option("--teacher", default=None, help="Bind the key to one teacher's classes.")
+@uses_servers()
 def apikey_create(name: str, scopes: tuple[str, ...], teacher: str | None) -> None:
     """Create a key; it is printed once, as the last line."""
     from tutormax.web.auth import create_api_key
@@ -57,6 +178,7 @@ def apikey_create(name: str, scopes: tuple[str, ...], teacher: str | None) -> No
 
 
 @apikey.command("list")
+@uses_servers()
 def apikey_list() -> None:
     """List keys (never the keys themselves): id, name, prefix, scopes, teacher, state."""
     from sqlalchemy import select
@@ -73,6 +195,7 @@ def apikey_list() -> None:
 
 @apikey.command("revoke")
 @click.argument("key_id", type=int)
+@uses_servers()
 def apikey_revoke(key_id: int) -> None:
     """Revoke a key by its id: it stops working at once, dashboard sessions included."""
     from tutormax.web.auth import revoke_api_key
@@ -90,6 +213,7 @@ def dlq() -> None:
 @dlq.command("list")
 @click.option("--state", default="open", type=click.Choice(["open", "replayed", "discarded", "all"]))
 @click.option("--limit", default=100, show_default=True)
+@uses_servers()
 def dlq_list(state: str, limit: int) -> None:
     """List dead letters, newest first."""
     from tutormax.tasks.deadletters import list_dead_letters
@@ -104,6 +228,7 @@ def dlq_list(state: str, limit: int) -> None:
 
 @dlq.command("replay")
 @click.argument("letter_id", type=int)
+@uses_servers(broker=True)
 def dlq_replay(letter_id: int) -> None:
     """Send a dead-lettered event through the pipeline again."""
     from tutormax.tasks.deadletters import replay
@@ -117,6 +242,7 @@ def dlq_replay(letter_id: int) -> None:
 
 @dlq.command("discard")
 @click.argument("letter_id", type=int)
+@uses_servers()
 def dlq_discard(letter_id: int) -> None:
     """Discard a dead letter for good."""
     from tutormax.tasks.deadletters import discard
@@ -128,6 +254,7 @@ def dlq_discard(letter_id: int) -> None:
 
 @main.command()
 @click.option("--domain", type=click.Choice(DOMAINS), default=None, help="Only this domain (default: all).")
+@uses_servers(broker=True)
 def rebuild(domain: str | None) -> None:
     """Recompute views from the event log."""
     from tutormax.registry import rebuilder_for
@@ -175,10 +302,11 @@ def _celery():
 @click.option("--port", default=int(os.environ.get("PORT", "5000")), show_default=True)
 def dev(port: int) -> None:
     """The whole stack on this machine: embedded servers, migrations, every Procfile process."""
-    from tutormax.devservers import PostgresServer, RedisServer
+    from tutormax.devservers import DEV_KEY_FILE, DEV_STATE_FILE, DevState, PostgresServer, RedisServer, dev_api_key
 
-    var = Path.cwd() / "var"
+    var = _var()
     servers = []
+    _load_dotenv()
     env = os.environ.copy()
     try:
         if not env.get("DATABASE_URL"):
@@ -200,18 +328,23 @@ def dev(port: int) -> None:
         reset_settings()
 
         from tutormax.migrate import upgrade_to_head
-        from tutormax.web.auth import create_api_key
 
         upgrade_to_head()
-        key = create_api_key("dev", ["events:write", "read", "admin"])
+        key, reused = dev_api_key(var)
+        web_url = f"http://127.0.0.1:{port}"
+        # Other `tutormax` commands run in this directory find the servers here (removed on exit).
+        DevState(env["DATABASE_URL"], env["REDIS_URL"], web_url, os.getpid()).write(var)
         user, _, password = env["FLOWER_BASIC_AUTH"].partition(":")
         click.echo("\nTutorMax is starting:")
-        click.echo(f"  API        http://127.0.0.1:{port}/api/v1/events")
-        click.echo(f"  API docs   http://127.0.0.1:{port}/openapi/docs")
-        click.echo(f"  Metrics    http://127.0.0.1:{port}/metrics")
-        click.echo(f"  Dashboard  http://127.0.0.1:{port}/dashboard/")
+        click.echo(f"  API        {web_url}/api/v1/events")
+        click.echo(f"  API docs   {web_url}/openapi/docs")
+        click.echo(f"  Metrics    {web_url}/metrics")
+        click.echo(f"  Dashboard  {web_url}/dashboard/")
         click.echo(f"  Flower     http://127.0.0.1:{port + 100}/  (user {user}, password {password})")
-        click.echo(f"  Dev key (events:write, read, admin):\n{key}\n")
+        click.echo(f"  Servers    var/{DEV_STATE_FILE} (other `tutormax` commands run here use them)")
+        click.echo(f"  Dev key (events:write, read, admin; {'reused from' if reused else 'new, kept in'} "
+                   f"var/{DEV_KEY_FILE}):\n{key}\n")
+        sys.stdout.flush()  # the banner before the processes' output, also when piped
         honcho = [sys.executable, "-m", "honcho", "start", "-f", str(ROOT / "Procfile"), "-d", str(Path.cwd()),
                   "-p", str(port)]
         proc = subprocess.Popen(honcho, env=env)
@@ -222,6 +355,7 @@ def dev(port: int) -> None:
             proc.send_signal(signal.SIGINT)
             proc.wait()
     finally:
+        DevState.remove(var, os.getpid())
         for server in reversed(servers):
             server.stop()
         click.echo("embedded servers stopped")

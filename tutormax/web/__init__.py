@@ -6,12 +6,13 @@ import logging
 from typing import Any
 
 import redis
-from flask import Flask
+from flask import Flask, redirect, url_for
 from flask_smorest import Api
 from prometheus_client import CollectorRegistry
 from prometheus_flask_exporter import PrometheusMetrics
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.wrappers import Response
 
 from tutormax import __version__
 from tutormax.celery_app import celery_init_app
@@ -103,7 +104,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/openapi",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # Served by this app from a pinned wheel, so the docs work on a network without the internet.
+        OPENAPI_SWAGGER_UI_URL=openapi.SWAGGER_UI_URL,
         API_SPEC_OPTIONS={
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearer": []}],
@@ -116,6 +118,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     inbound.install(app)
     api = TutorMaxApi(app, spec_kwargs={"extra_plugins": [openapi.ErrorResponses()]})
     openapi.register_types(api)
+    openapi.install_swagger_ui(app)
     app.register_error_handler(sa_exc.DataError, _refused_by_database)
     app.register_error_handler(UnicodeEncodeError, _refused_by_database)
     for error in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, redis.ConnectionError,
@@ -129,6 +132,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             api.register_blueprint(blueprint)
         for blueprint in getattr(module, "flask_blueprints", ()):
             app.register_blueprint(blueprint)
+
+    @app.get("/")
+    def root() -> Response:
+        """Whoever opens the bare address is a person: send them to the dashboard."""
+        return redirect(url_for("dashboard.home"))
+
+    @app.get("/favicon.ico")
+    def favicon() -> tuple[str, int, dict[str, str]]:
+        """Browsers ask for it on every site; no icon, but no 404 in their consoles either."""
+        return "", 204, {"Cache-Control": "public, max-age=86400"}
 
     registry = CollectorRegistry()
     registry.register(RedisMetricsCollector())

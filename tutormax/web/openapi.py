@@ -1,12 +1,17 @@
-"""The OpenAPI document: every status an operation can answer, and an EventIn as strict as validation."""
+"""The OpenAPI document: every status an operation can answer, and an EventIn as strict as validation;
+Swagger UI served from this app (no CDN), under its own Content-Security-Policy."""
 
 from __future__ import annotations
 
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
+import flask_swagger_ui
 from apispec import BasePlugin
+from flask import Blueprint, Flask, request, send_from_directory
 from flask_smorest import Api
+from werkzeug.wrappers import Response
 
 from tutormax.schemas import common
 from tutormax.schemas.events import SCHEMAS
@@ -91,3 +96,44 @@ def register_types(api: Api) -> None:
                        "submissions may omit `type` (inferred from `score`, else `assignment_id` + `standard_ids`).",
         "oneOf": refs,
     })
+
+
+# --- Swagger UI at /openapi/docs, working without the internet ------------------------------
+
+# flask-smorest renders templates/swagger_ui.html (ours overrides its own) with this base URL for
+# the assets; they come from the swagger-ui dist shipped in the pinned flask-swagger-ui wheel.
+SWAGGER_UI_URL = "/openapi/swagger-ui/"
+SWAGGER_UI_DIST = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
+SWAGGER_UI_INIT = Path(__file__).resolve().parent / "swagger_ui"
+INIT_SCRIPT = "tutormax-init.js"
+DOCS_ENDPOINT = "api-docs.openapi_swagger_ui"
+
+# Scripts and styles from this origin only, none inline; the UI fetches the document from here too.
+DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+swagger_ui_assets = Blueprint("swagger_ui", __name__, url_prefix=SWAGGER_UI_URL.rstrip("/"))
+
+
+@swagger_ui_assets.get("/<path:filename>")
+def swagger_ui_asset(filename: str) -> Response:
+    """A file of the swagger-ui dist, or the script that starts the UI (a file, so no inline script is needed)."""
+    if filename == INIT_SCRIPT:
+        return send_from_directory(SWAGGER_UI_INIT, INIT_SCRIPT)
+    return send_from_directory(SWAGGER_UI_DIST, filename)
+
+
+def _docs_headers(response: Response) -> Response:
+    if request.endpoint == DOCS_ENDPOINT:
+        response.headers["Content-Security-Policy"] = DOCS_CSP
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+    if request.endpoint in (DOCS_ENDPOINT, "swagger_ui.swagger_ui_asset"):
+        response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def install_swagger_ui(app: Flask) -> None:
+    """Serve Swagger UI's assets and give the docs page its security headers."""
+    app.register_blueprint(swagger_ui_assets)
+    app.after_request(_docs_headers)
