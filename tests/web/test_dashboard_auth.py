@@ -98,3 +98,24 @@ def test_stylesheet_is_served_by_the_blueprint(client):
     response = client.get("/dashboard/static/dashboard.css")
     assert response.status_code == 200 and "text/css" in response.headers["Content-Type"]
     assert ".cell.band-mastered" in response.get_data(as_text=True)
+
+
+def test_every_dashboard_url_answers_an_html_page_and_the_api_keeps_json(app, client, keys):
+    """A mistyped page, an id holding a '/', a wrong method: HTML pages with the dashboard's headers;
+    an unknown API path stays a JSON error."""
+    reader = app.test_client()
+    sign_in(reader, keys["reader"])
+    for method, path, code in (("GET", "/dashboard/nope", 404),
+                               ("GET", "/dashboard/classes/a/b/c/d", 404),
+                               ("GET", "/dashboard/tutors/t/extra", 404),
+                               ("POST", "/dashboard/classes/x", 405)):
+        response = reader.open(path, method=method)
+        html = response.get_data(as_text=True)
+        assert response.status_code == code, path
+        assert response.mimetype == "text/html", path
+        assert f"<h1>{code} · " in html and "Back to the dashboard" in html, path
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    api = reader.get("/api/v1/nope")
+    assert api.status_code == 404 and api.mimetype == "application/json"
+    assert api.get_json()["code"] == 404 and api.get_json()["status"] == "Not Found"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import g, render_template, request
+from flask import current_app, g, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -53,6 +53,22 @@ def error_page(error: HTTPException) -> tuple[str, int]:
     # flask_smorest.abort, used by the shared read functions, puts its text in `data`.
     message = (getattr(error, "data", None) or {}).get("message") or error.description
     return render_template("dashboard/error.html", code=error.code, title=error.name, message=message), error.code
+
+
+def _under_dashboard() -> bool:
+    return request.path == bp.url_prefix or request.path.startswith(f"{bp.url_prefix}/")
+
+
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def unrouted_page(error: HTTPException):
+    """A URL under /dashboard/ that no page answers (a mistyped path, an id with a '/', a wrong
+    method) is an HTML page too; everywhere else the API's JSON error stays."""
+    if _under_dashboard():
+        # Not a blueprint request, so its after_request hook does not run: the same headers here.
+        return _security_headers(make_response(error_page(error)))
+    api = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+    return api.handle_http_exception(error)
 
 
 @bp.after_request
