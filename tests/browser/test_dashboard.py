@@ -114,7 +114,6 @@ def test_the_first_tab_reaches_the_skip_link_which_moves_to_the_content(page: Pa
 
 
 @pytest.mark.parametrize("viewport_width", [390])
-@pytest.mark.xfail(strict=False, reason="responsive layout lands with the dashboard pages")
 def test_no_page_scrolls_sideways_on_a_phone(page: Page, seeded: Seed, manager_key: str):
     sign_in(page, manager_key)
     paths = ["/dashboard/", f"/dashboard/classes/{seeded.class_id}",
