@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
@@ -23,13 +23,18 @@ from tutormax.rules.learning import (
     ClassRollup,
     Grade,
     MasteryResult,
+    SeverityParts,
     StudentAggregate,
+    iso_week,
     latest,
     mastery_by_standard,
     mastery_from_totals,
     median,
+    priority,
     risk_flags_from_aggregates,
     rollup_from_aggregates,
+    severity,
+    weekly_trend,
 )
 
 UTC = timezone.utc
@@ -292,9 +297,10 @@ def test_class_rollup(assigned, grades, students, assignments, expected):
 MISSING = "missing_submissions"
 TREND = "score_trend_down"
 BELOW = "completion_below_median"
+LOW = "low_mastery"
 
 
-def details(assigned, missing, threshold, last_two, rate, class_median) -> dict:
+def details(assigned, missing, threshold, last_two, rate, class_median, mean_mastery=None, standards=0) -> dict:
     """The details a student's risk entry carries."""
     return {
         "assigned": assigned,
@@ -303,6 +309,8 @@ def details(assigned, missing, threshold, last_two, rate, class_median) -> dict:
         "last_two_scores": last_two,
         "completion_rate": rate,
         "class_median_completion_rate": class_median,
+        "mean_mastery": mean_mastery,
+        "mastery_standards": standards,
     }
 
 
@@ -463,10 +471,11 @@ def pairs(student: str, *assignments: str) -> list[tuple[str, str]]:
 )
 def test_risk_flags(assigned, grades, threshold, expected):
     for arrival in orderings(grades):
-        flags = risk_flags(assigned, latest_grades(arrival), missing_threshold=threshold)
+        flags = risk_flags(assigned, arrival, missing_threshold=threshold)
+        # The seed's reasons and figures (every grade here is on one standard, so no low_mastery).
         assert {
-            student_id: (entry["reasons"], entry["details"]) for student_id, entry in flags.items()
-        } == expected
+            student_id: (entry["reasons"], strip_mastery(entry["details"])) for student_id, entry in flags.items()
+        } == {student_id: (reasons, strip_mastery(figures)) for student_id, (reasons, figures) in expected.items()}
 
 
 def test_risk_flags_default_threshold_is_three():
@@ -475,8 +484,8 @@ def test_risk_flags_default_threshold_is_three():
     assigned = pairs("u1", "a1", "a2", "a3", "a4")
     one_graded = [graded("u1", "a1", 80, at(9), 1)]
     two_graded = one_graded + [graded("u1", "a2", 80, at(10), 2)]
-    assert risk_flags(assigned, latest_grades(one_graded))["u1"]["reasons"] == [MISSING]
-    assert risk_flags(assigned, latest_grades(two_graded))["u1"]["reasons"] == []
+    assert risk_flags(assigned, one_graded)["u1"]["reasons"] == [MISSING]
+    assert risk_flags(assigned, two_graded)["u1"]["reasons"] == []
 
 
 # --- mastery from running totals and per-standard class averages ------------------
@@ -523,8 +532,10 @@ def test_mastery_by_standard():
 # --- rollup and risk flags from per-student aggregates ------------------------------
 
 
-def agg(student, assigned, graded_assigned, graded, score_sum, last_two=()) -> StudentAggregate:
-    return StudentAggregate(student, assigned, graded_assigned, graded, score_sum, tuple(last_two))
+def agg(student, assigned, graded_assigned, graded, score_sum, last_two=(), standards=0,
+        mastery_sum=0) -> StudentAggregate:
+    return StudentAggregate(student, assigned, graded_assigned, graded, score_sum, tuple(last_two), standards,
+                            mastery_sum)
 
 
 @pytest.mark.parametrize(
@@ -574,31 +585,174 @@ def test_risk_flags_from_aggregates():
     assert list(flags) == ["u1", "u2", "u4"]
 
 
+def strip_mastery(entry_details: dict) -> dict:
+    """The seed's details only (the table above predates low_mastery; mastery has its own tests)."""
+    return {k: v for k, v in entry_details.items() if k not in ("mean_mastery", "mastery_standards")}
+
+
+# --- triage: severity components, priority, low_mastery, explanations ------------------
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected"),
+    [
+        pytest.param(SeverityParts(), 0, id="nothing"),
+        # m = 3/5: 100 × 0.35 × 0.6 = 21.
+        pytest.param(SeverityParts(missing=Fraction(3, 5)), 21, id="m-only"),
+        # t = 13/30 (a drop of 13): 100 × 0.20 × 13/30 = 26/3 = 8.67 → 9.
+        pytest.param(SeverityParts(trend=Fraction(13, 30)), 9, id="t-only"),
+        # c = 0.8 − 0.4 = 0.4: 100 × 0.20 × 0.4 = 8.
+        pytest.param(SeverityParts(completion=Fraction(2, 5)), 8, id="c-only"),
+        # mean mastery 0.45: k = 0.25/0.7 = 5/14; 100 × 0.25 × 5/14 = 125/14 = 8.93 → 9.
+        pytest.param(SeverityParts(mastery=Fraction(5, 14)), 9, id="k-only"),
+        # Each component at its maximum 1: 35 + 20 + 20 + 25 = 100.
+        pytest.param(SeverityParts(Fraction(1), Fraction(1), Fraction(1), Fraction(1)), 100, id="all-full"),
+        # Exactly half a point rounds up, not to even: m = 1/70 → 100 × 0.35/70 = 0.5 → 1;
+        # c = 1/8 → 100 × 0.2/8 = 2.5 → 3 (in floats 0.35 × (1/70) × 100 is 0.49999999999999994).
+        pytest.param(SeverityParts(missing=Fraction(1, 70)), 1, id="half-rounds-up"),
+        pytest.param(SeverityParts(completion=Fraction(1, 8)), 3, id="two-and-a-half-rounds-up"),
+        # Just below a half: c = 0.124 → 2.48 → 2.
+        pytest.param(SeverityParts(completion=Fraction(124, 1000)), 2, id="below-half-rounds-down"),
+        # m 3/5 (21) + t 13/30 (8.67) + c 0.4 (8) = 37.67 → 38.
+        pytest.param(SeverityParts(Fraction(3, 5), Fraction(13, 30), Fraction(2, 5)), 38, id="sum-then-round"),
+    ],
+)
+def test_severity_components_one_by_one(parts, expected):
+    assert severity(parts) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (0, "low"), (19, "low"), (20, "medium"), (39, "medium"), (40, "high"), (100, "high")])
+def test_priority_boundaries(value, expected):
+    assert priority(value) == expected
+
+
+def triage_of(flags: dict) -> dict:
+    return {s: (e["reasons"], e["severity"], e["priority"], e["explanations"]) for s, e in flags.items()}
+
+
+def test_triage_of_a_class_worked_by_hand():
+    # Each assigned 5. Rates u1 2/5, u2 5/5, u3 4/5, u4 4/5 → sorted .4, .8, .8, 1 → median 0.8.
+    students = [
+        # u1: missing 3 ≥ 3; 75 → 62 (drop 13); 0.4 < 0.8; one standard only (0.62) → no mastery part.
+        agg("u1", 5, 2, 2, 137, (75.0, 62.0), standards=1, mastery_sum=62),
+        # u2: nothing; two standards, mean (90 + 90)/2/100 = 0.9 ≥ 0.7 → k = 0.
+        agg("u2", 5, 5, 5, 400, (70.0, 80.0), standards=2, mastery_sum=180),
+        # u3: four standards, mean 180/4/100 = 0.45 < 0.6 → low_mastery.
+        agg("u3", 5, 4, 4, 360, (90.0, 90.0), standards=4, mastery_sum=180),
+        # u4: 80 → 62.5 (drop 17.5); three standards, mean (55 + 60 + 65)/3/100 = 0.6: not below 0.6.
+        agg("u4", 5, 4, 4, 300, (80.0, 62.5), standards=3, mastery_sum=180),
+    ]
+    flags = risk_flags_from_aggregates(students, missing_threshold=3)
+    assert triage_of(flags) == {
+        # m 3/5 → 21; t 13/30 → 8.67; c 0.4 → 8; k 0 → 37.67 → 38, medium.
+        "u1": ([MISSING, TREND, BELOW], 38, "medium", [
+            "3 of 5 assigned pairs not graded", "last grade 62 after 75 (−13)",
+            "completion 40 % vs class median 80 %"]),
+        "u2": ([], 0, "low", []),
+        # m 1/5 → 7; k (0.7 − 0.45)/0.7 = 5/14 → 8.93 → 15.93 → 16, low.
+        "u3": ([LOW], 16, "low", ["mean mastery 45 % over 4 standards"]),
+        # m 1/5 → 7; t 17.5/30 = 7/12 → 11.67; k (0.7 − 0.6)/0.7 = 1/7 → 3.57 → 22.24 → 22, medium
+        # (severity counts mastery below 0.7 even where low_mastery, below 0.6, does not flag it).
+        "u4": ([TREND], 22, "medium", ["last grade 62.5 after 80 (−17.5)"]),
+    }
+    assert flags["u3"]["details"]["mean_mastery"] == 0.45
+    assert (flags["u1"]["details"]["mean_mastery"], flags["u1"]["details"]["mastery_standards"]) == (0.62, 1)
+    # The threshold is a setting: at 0.61, u4's mean 0.6 is below it.
+    raised = risk_flags_from_aggregates(students, missing_threshold=3, low_mastery=0.61)
+    assert triage_of(raised)["u4"] == ([TREND, LOW], 22, "medium",
+                                        ["last grade 62.5 after 80 (−17.5)", "mean mastery 60 % over 3 standards"])
+
+
+def test_explanations_round_half_up():
+    # Each assigned 8. Rates w1 1/8, w2 8/8, w3 7/8 → median 7/8 = 87.5 % → "88"; w1 12.5 % → "13".
+    # w1: 75.25 → 62.125: "62.13" (half up at 2 decimals), drop 13.125 → "13.13".
+    # Mean mastery (45 + 46)/2/100 = 0.455 → 45.5 % → "46".
+    students = [
+        agg("w1", 8, 1, 2, Fraction("137.375"), (75.25, 62.125), standards=2, mastery_sum=91),
+        agg("w2", 8, 8, 8, 640, (80.0, 80.0)),
+        agg("w3", 8, 7, 7, 560, (80.0, 80.0)),
+    ]
+    w1 = risk_flags_from_aggregates(students)["w1"]
+    assert w1["explanations"] == [
+        "7 of 8 assigned pairs not graded", "last grade 62.13 after 75.25 (−13.13)",
+        "completion 13 % vs class median 88 %", "mean mastery 46 % over 2 standards"]
+    # m 7/8 → 30.625; t 13.125/30 → 8.75; c 7/8 − 1/8 → 15; k (0.7 − 0.455)/0.7 = 0.35 → 8.75 → 63.125 → 63.
+    assert (w1["severity"], w1["priority"]) == (63, "high")
+
+
+def test_low_mastery_needs_two_standards():
+    # One standard at 0.1: no reason and k = 0 (fewer than 2); the same with two standards at 0.1:
+    # low_mastery, k = 0.6/0.7 = 6/7 → 100 × 0.25 × 6/7 = 21.43 → 21.
+    one = risk_flags_from_aggregates([agg("u1", 0, 0, 1, 10, (10.0,), standards=1, mastery_sum=10)])["u1"]
+    two = risk_flags_from_aggregates([agg("u1", 0, 0, 1, 10, (10.0,), standards=2, mastery_sum=20)])["u1"]
+    assert (one["reasons"], one["severity"]) == ([], 0)
+    assert (two["reasons"], two["severity"], two["explanations"]) == (
+        [LOW], 21, ["mean mastery 10 % over 2 standards"])
+
+
+# --- trend ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("day", "week"), [
+    (date(2026, 12, 31), "2026-W53"),  # a Thursday: 2026 has 53 ISO weeks
+    (date(2027, 1, 3), "2026-W53"),  # Sunday: still the last week of 2026
+    (date(2027, 1, 4), "2027-W01"),  # Monday
+    (date(2024, 12, 30), "2025-W01"),  # Monday of the week that holds 2025-01-02
+    (date(2026, 3, 2), "2026-W10"),
+])
+def test_iso_week(day, week):
+    assert iso_week(day) == week
+
+
+def test_weekly_trend_is_chronological_with_exact_means():
+    rows = [
+        (date(2027, 1, 4), 1, Decimal("70")),
+        # 0.1 + 0.2 over 2 → exactly 0.15 (a float mean would give 0.15000000000000002).
+        (date(2026, 12, 28), 2, Decimal("0.3")),
+        (date(2026, 12, 21), 3, Decimal("200")),
+    ]
+    assert weekly_trend(rows) == [
+        {"week": "2026-W52", "average_score": 200 / 3, "grades": 3},
+        {"week": "2026-W53", "average_score": 0.15, "grades": 2},
+        {"week": "2027-W01", "average_score": 70.0, "grades": 1},
+    ]
+    assert weekly_trend([]) == []
+
+
 SCORES = st.one_of(
     st.integers(0, 100),
     st.sampled_from([0.1, 0.2, 0.3, 12.5, 33.3, 66.7, 99.9, 5e-324, 1e-7]),
     st.floats(0, 100, allow_nan=False, allow_infinity=False),
 )
+STANDARDS = st.lists(st.sampled_from(["S0", "S1", "S2"]), min_size=1, max_size=3)
 
 
 @st.composite
 def class_histories(draw):
-    """Random assigned pairs, grades (with regrades and timestamp ties) and created-only students."""
+    """Random assigned pairs, grades (with regrades, timestamp ties and 1–3 standards), created-only
+    students, and grades of the same students in another class (they move mastery only)."""
     students = [f"u{i}" for i in range(draw(st.integers(1, 5)))]
     assignments = [f"a{i}" for i in range(draw(st.integers(1, 4)))]
     pair = st.tuples(st.sampled_from(students), st.sampled_from(assignments))
     assigned = draw(st.lists(pair, max_size=12))
     grades = [
-        graded(s, a, draw(SCORES), at(9, draw(st.integers(0, 5))), seq)
+        graded(s, a, draw(SCORES), at(9, draw(st.integers(0, 5))), seq, tuple(draw(STANDARDS)))
         for seq, (s, a) in enumerate(draw(st.lists(pair, max_size=14)), start=1)
     ]
+    elsewhere = [
+        graded(s, "other-class", draw(SCORES), at(9, draw(st.integers(0, 5))), 100 + seq, tuple(draw(STANDARDS)))
+        for seq, s in enumerate(draw(st.lists(st.sampled_from(students), max_size=4)))
+    ]
     created = draw(st.lists(pair, max_size=3))
-    return assigned, grades, created
+    return assigned, grades, created, elsewhere
 
 
-def stored_aggregates(assigned, graded_latest, seen_students) -> list[StudentAggregate]:
-    """The aggregates as PostgreSQL keeps them: an exact NUMERIC sum of Decimal(float(score))."""
-    reference = student_aggregates(assigned, graded_latest, seen_students)
+def stored_aggregates(assigned, grades, seen_students, elsewhere) -> list[StudentAggregate]:
+    """The aggregates as PostgreSQL keeps them: exact NUMERIC sums of Decimal(float(score)) for the
+    rollup and of the latest scores' decimals (as written) for mastery."""
+    reference = student_aggregates(assigned, grades, seen_students, elsewhere)
+    graded_latest = latest_grades(grades)
     out = []
     with localcontext() as ctx:
         ctx.prec = 100_000  # exact: far more digits than any sum of these expansions has
@@ -606,26 +760,30 @@ def stored_aggregates(assigned, graded_latest, seen_students) -> list[StudentAgg
             mine = [g for (u, _), g in graded_latest.items() if u == s.student_id]
             total = sum((Decimal(float(g["score"])) for g in mine), Decimal(0))
             assert Fraction(total) == s.score_sum
+            mastery_sum = Decimal(str(s.mastery_score_sum.numerator)) / s.mastery_score_sum.denominator
+            assert Fraction(mastery_sum) == s.mastery_score_sum
             out.append(StudentAggregate(s.student_id, s.assigned, s.graded_assigned, s.graded, total,
-                                        tuple(float(Decimal(repr(float(x)))) for x in s.last_two_scores)))
+                                        tuple(float(Decimal(repr(float(x)))) for x in s.last_two_scores),
+                                        s.mastery_standards, mastery_sum))
     return out
 
 
 @settings(max_examples=400, deadline=None)
-@given(class_histories(), st.integers(1, 4))
-def test_aggregate_functions_equal_the_pair_based_reference(history, threshold):
-    assigned, grades, created = history
+@given(class_histories(), st.integers(1, 4), st.sampled_from([0.6, 0.75, 0.333]))
+def test_aggregate_functions_equal_the_pair_based_reference(history, threshold, low_mastery):
+    assigned, grades, created, elsewhere = history
     graded_latest = latest_grades(grades)
     seen_students = [s for s, _ in assigned + created] + [g["student_id"] for g in grades]
     seen_assignments = [a for _, a in assigned + created] + [g["assignment_id"] for g in grades]
 
     expected_rollup = class_rollup(assigned, graded_latest, seen_students, seen_assignments)
-    expected_flags = risk_flags(assigned, graded_latest, missing_threshold=threshold)
+    expected_flags = risk_flags(assigned, grades, missing_threshold=threshold, other_class_grades=elsewhere,
+                                low_mastery=Fraction(str(low_mastery)))
 
-    aggregates = stored_aggregates(assigned, graded_latest, seen_students)
+    aggregates = stored_aggregates(assigned, grades, seen_students, elsewhere)
     # Any row order: the recompute reads them ordered, but nothing may depend on it.
     for rows in (aggregates, aggregates[::-1]):
         assert rollup_from_aggregates(rows, len(set(seen_assignments))) == expected_rollup
-        flags = risk_flags_from_aggregates(rows, missing_threshold=threshold)
+        flags = risk_flags_from_aggregates(rows, missing_threshold=threshold, low_mastery=low_mastery)
         assert flags == expected_flags
         assert list(flags) == list(expected_flags)
