@@ -23,6 +23,11 @@ def _int(name: str, default: int) -> int:
     return default if raw in (None, "") else int(raw)
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else float(raw)
+
+
 def normalize_database_url(url: str) -> str:
     """Use the psycopg 3 driver for plain postgres URLs."""
     for prefix in ("postgres://", "postgresql://"):
@@ -49,6 +54,7 @@ class Settings:
     metrics_debounce_seconds: int
     nightly_recompute_hour: int
     risk_missing_threshold: int
+    risk_low_mastery: float
 
 
 def load_settings() -> Settings:
@@ -76,6 +82,7 @@ def load_settings() -> Settings:
         metrics_debounce_seconds=_int("TUTORMAX_METRICS_DEBOUNCE_SECONDS", 30),
         nightly_recompute_hour=_int("TUTORMAX_NIGHTLY_RECOMPUTE_HOUR", 2),
         risk_missing_threshold=_int("TUTORMAX_RISK_MISSING_THRESHOLD", 3),
+        risk_low_mastery=_float("TUTORMAX_RISK_LOW_MASTERY", 0.6),
     )
 
 

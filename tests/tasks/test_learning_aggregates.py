@@ -77,9 +77,11 @@ def test_aggregates_follow_late_regrades_and_redelivery(client, keys, uid):
     # u2: rate 1, one grade. u3 has no assigned or graded pair.
     assert [(s["student_id"], s["reasons"]) for s in risk["students"]] == [
         (f"{uid}-u1", ["score_trend_down", "completion_below_median"])]
+    # The median is exact: (2/3 + 1)/2 = 5/6, rounded once to a float. u1's one standard S1: latest 70 (10:00).
     assert risk["students"][0]["details"] == {
         "assigned": 3, "missing": 1, "missing_threshold": 3, "last_two_scores": [80.0, 70.0],
-        "completion_rate": 2 / 3, "class_median_completion_rate": (2 / 3 + 1) / 2}
+        "completion_rate": 2 / 3, "class_median_completion_rate": 5 / 6, "mean_mastery": 0.7,
+        "mastery_standards": 1}
 
     # A regrade of u1/a1 at 10:30 to 95: order 70 (10:00), 95 (10:30) → no longer down;
     # mean (95 + 70 + 90)/3 = 85.

@@ -60,9 +60,13 @@ def test_odd_class_dashboard_mastery_risk_and_timeline(client, keys, uid):
     assert dash["average_score"] == pytest.approx(75.0)
     # Rates: u1 3/3, u2 2/3, u3 0 → odd median 2/3. u1: grades by time 80, 90, 70 → down.
     # u2: 60 (09:30), 75 (12:00) → up; missing 1 < min(3, 3). u3: missing 3 ≥ 3; 0 < 2/3.
+    # Severity u3: m 3/3 → 35, c 2/3 − 0 → 13.33; no grade, no mastery → 48.33 → 48, high.
+    # u1: t = drop 20/30 → 13.33; m 0, c 0; mean mastery (S1 0.9 + S2 0.7)/2 = 0.8 ≥ 0.7 → 13, low.
+    # (u2 has severity 12 from m 1/3 but no reason: not listed.) Highest severity first.
     assert dash["at_risk_students"] == [
-        {"student_id": p("u1"), "reasons": ["score_trend_down"]},
-        {"student_id": p("u3"), "reasons": ["missing_submissions", "completion_below_median"]},
+        {"student_id": p("u3"), "reasons": ["missing_submissions", "completion_below_median"], "severity": 48,
+         "priority": "high"},
+        {"student_id": p("u1"), "reasons": ["score_trend_down"], "severity": 13, "priority": "low"},
     ]
     # S1: u1 latest 90 (10:00) → 0.9, u2 latest 75 (12:00) → 0.75; mean 0.825 over 2.
     # S2: u1 latest 70 (11:00Z) → 0.7, u2 0.75; mean 0.725 over 2.
@@ -104,12 +108,17 @@ def test_odd_class_dashboard_mastery_risk_and_timeline(client, keys, uid):
 
     risk = get(client, keys["reader"], f"/api/v1/classes/{p('A')}/risk")
     assert risk["class_id"] == p("A")
-    assert [(s["student_id"], s["reasons"]) for s in risk["students"]] == [
-        (p("u1"), ["score_trend_down"]), (p("u3"), ["missing_submissions", "completion_below_median"])]
-    u3 = risk["students"][1]["details"]
+    assert [(s["student_id"], s["reasons"], s["severity"], s["priority"], s["explanations"])
+            for s in risk["students"]] == [
+        (p("u3"), ["missing_submissions", "completion_below_median"], 48, "high",
+         ["3 of 3 assigned pairs not graded", "completion 0 % vs class median 67 %"]),
+        (p("u1"), ["score_trend_down"], 13, "low", ["last grade 70 after 90 (−20)"])]
+    u3 = risk["students"][0]["details"]
     assert (u3["assigned"], u3["missing"], u3["missing_threshold"], u3["completion_rate"]) == (3, 3, 3, 0.0)
     assert u3["class_median_completion_rate"] == pytest.approx(2 / 3)
-    assert risk["students"][0]["details"]["last_two_scores"] == [90.0, 70.0]
+    assert (u3["mean_mastery"], u3["mastery_standards"]) == (None, 0)
+    u1 = risk["students"][1]["details"]
+    assert (u1["last_two_scores"], u1["mean_mastery"], u1["mastery_standards"]) == ([90.0, 70.0], 0.8, 2)
 
     # u2's timeline: 12:00 regrade, 10:30 original, 09:30 a1, then a3/a2/a1 assigned at 08:05/08:04/08:03.
     timeline = get(client, keys["reader"], f"/api/v1/classes/{p('A')}/students/{p('u2')}/timeline")
@@ -161,11 +170,16 @@ def test_even_class_dashboard(client, keys, uid):
     # Rates v1 1/5, v2 1/2, v3 0/1, v4 2/2 → sorted 0, .2, .5, 1 → median (.2+.5)/2 = .35.
     # v1: missing 4 ≥ min(3, 5); .2 < .35. v2: missing 1 < min(3, 2) = 2; 70 → 40 down.
     # v3: missing 1 ≥ min(3, 1) = 1; 0 < .35. v4: 90 (10:00) → 85 (11:00) down.
+    # Severities (nobody has two standards, so no mastery part):
+    # v3: m 1/1 → 35, c .35 → 7 → 42, high. v2: m 1/2 → 17.5, t min(1, 30/30) → 20 → 37.5 → 38 (half up).
+    # v1: m 4/5 → 28, c .35 − .2 → 3 → 31. v4: t 5/30 → 3.33 → 3, low.
     assert dash["at_risk_students"] == [
-        {"student_id": p("v1"), "reasons": ["missing_submissions", "completion_below_median"]},
-        {"student_id": p("v2"), "reasons": ["score_trend_down"]},
-        {"student_id": p("v3"), "reasons": ["missing_submissions", "completion_below_median"]},
-        {"student_id": p("v4"), "reasons": ["score_trend_down"]},
+        {"student_id": p("v3"), "reasons": ["missing_submissions", "completion_below_median"], "severity": 42,
+         "priority": "high"},
+        {"student_id": p("v2"), "reasons": ["score_trend_down"], "severity": 38, "priority": "medium"},
+        {"student_id": p("v1"), "reasons": ["missing_submissions", "completion_below_median"], "severity": 31,
+         "priority": "medium"},
+        {"student_id": p("v4"), "reasons": ["score_trend_down"], "severity": 3, "priority": "low"},
     ]
     # S3: v1 1.0, v2 0.4 (40 at 12:00 is latest), v4 0.85 → 2.25/3 = 0.75 over 3; S4: v4 0.85 over 1.
     assert [(m["standard_id"], m["students"]) for m in dash["mastery_by_standard"]] == [(p("S3"), 3), (p("S4"), 1)]
@@ -175,6 +189,12 @@ def test_even_class_dashboard(client, keys, uid):
     assert len(dash["recent_activity"]) == 15
     assert [(r["student_id"], r["score"]) for r in dash["recent_activity"][:2]] == [(p("v2"), 40.0), (p("v4"), 85.0)]
     risk = get(client, keys["reader"], f"/api/v1/classes/{p('B')}/risk")
+    assert [s["explanations"] for s in risk["students"]] == [
+        ["1 of 1 assigned pairs not graded", "completion 0 % vs class median 35 %"],
+        ["last grade 40 after 70 (−30)"],
+        ["4 of 5 assigned pairs not graded", "completion 20 % vs class median 35 %"],
+        ["last grade 85 after 90 (−5)"],
+    ]
     v2 = risk["students"][1]["details"]
     assert (v2["assigned"], v2["missing"], v2["missing_threshold"], v2["last_two_scores"]) == (2, 1, 2, [70.0, 40.0])
     assert v2["class_median_completion_rate"] == pytest.approx(0.35)
@@ -188,6 +208,8 @@ def test_recent_activity_keeps_twenty_newest(client, keys, uid):
     dash = get(client, keys["reader"], f"/api/v1/teachers/{uid}-tC/classes/{uid}-C/dashboard")
     assert [r["timestamp"][11:16] for r in dash["recent_activity"]] == [f"08:{m:02d}" for m in range(24, 4, -1)]
     # Assigned 25, nothing graded: completion 0, no average; missing 25 ≥ 3; alone, rate 0 = median.
+    # Severity: m 25/25 → 35 alone → medium.
     assert (dash["completion_rate"], dash["average_score"]) == (0.0, None)
-    assert dash["at_risk_students"] == [{"student_id": f"{uid}-w1", "reasons": ["missing_submissions"]}]
+    assert dash["at_risk_students"] == [{"student_id": f"{uid}-w1", "reasons": ["missing_submissions"],
+                                         "severity": 35, "priority": "medium"}]
     assert dash["mastery_by_standard"] == []

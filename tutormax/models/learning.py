@@ -15,7 +15,8 @@ Facts (written by the persist stage, idempotent by event pk or by key):
 Views (written by the recompute stage):
 - `learning_mastery`: running aggregates per (student, standard).
 - `learning_class_rollups`, `learning_risk_flags`: per class, from the aggregates (and the
-  two latest graded pairs of each student, read through an index).
+  two latest graded pairs of each student, read through an index, and the mastery of the
+  standards each student was graded on in the class).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Text,
     false,
     func,
     text,
@@ -102,9 +104,11 @@ class LearningGrade(Base):
 
 
 class LearningClassStandard(Base):
-    """A student graded on a standard in a class (drives the dashboard's mastery_by_standard)."""
+    """A student graded on a standard in a class (the dashboard's mastery_by_standard, the triage's mastery)."""
 
     __tablename__ = "learning_class_standards"
+    # The classes whose triage a student's new mastery on a standard changes.
+    __table_args__ = (Index("ix_learning_class_standards_student_standard", "student_id", "standard_id"),)
 
     class_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     standard_id: Mapped[str] = mapped_column(String(128), primary_key=True)
@@ -174,7 +178,7 @@ class LearningClassRollup(Base):
 
 
 class LearningRiskFlag(Base):
-    """A flagged student of a class with its reasons; unflagged students have no row."""
+    """A student of a class with at least one risk reason, and its triage; students without one have no row."""
 
     __tablename__ = "learning_risk_flags"
 
@@ -182,6 +186,9 @@ class LearningRiskFlag(Base):
     student_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     reasons: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
     details: Mapped[dict] = mapped_column(JSONB)
+    severity: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    priority: Mapped[str] = mapped_column(String(8), server_default=text("'low'"))
+    explanations: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
 
 
 LEARNING_TABLES = (

@@ -1,7 +1,12 @@
-"""Learning-progress reads (SPEC §3.1, §4): the class dashboard, mastery, timelines, risk, page data.
+"""Learning-progress reads (SPEC §3.1, §4): the class dashboard, mastery, timelines, triage, trends, page data.
 
 Visibility is an argument: `teacher_id=None` sees every class; a teacher id sees only
-the classes linked to that teacher and the students in them.
+the classes linked to that teacher and the students in them (`class_visible`,
+`student_visible`). Reads of one class (`class_dashboard`, `class_risk`, `class_trend`,
+`student_timeline`, …) expect the caller to have checked `class_visible` first.
+
+Ids that break ties in an order (`student_id` in the risk list) compare by code point
+(`COLLATE "C"`), whatever the database's locale.
 """
 
 from __future__ import annotations
@@ -11,19 +16,27 @@ import re
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import exists, func, select, text
+from sqlalchemy import Date, cast, exists, func, select, text
 from sqlalchemy.orm import Session
 
 from tutormax.models.learning import (
     LearningActivity,
     LearningClassRollup,
     LearningClassStandard,
+    LearningClassStudent,
     LearningClassTeacher,
     LearningMastery,
     LearningPair,
     LearningRiskFlag,
 )
-from tutormax.rules.learning import MasteryResult, mastery_by_standard, mastery_from_totals, mastery_score
+from tutormax.rules.learning import (
+    TREND_WEEKS,
+    MasteryResult,
+    mastery_by_standard,
+    mastery_from_totals,
+    mastery_score,
+    weekly_trend,
+)
 
 RECENT_ACTIVITY = 20
 
@@ -70,7 +83,8 @@ _CLASS_DASHBOARD = text("""
                        'student_count', student_count, 'assignment_count', assignment_count,
                        'completion_rate', completion_rate, 'average_score', average_score)
                    FROM learning_class_rollups WHERE class_id = :class_id),
-        'at_risk', (SELECT coalesce(json_agg(json_build_array(student_id, reasons) ORDER BY student_id), '[]')
+        'at_risk', (SELECT coalesce(json_agg(json_build_array(student_id, reasons, severity, priority)
+                                             ORDER BY severity DESC, student_id COLLATE "C"), '[]')
                     FROM learning_risk_flags WHERE class_id = :class_id),
         'recent', (SELECT coalesce(json_agg(json_build_array(event_type, student_id, assignment_id, score,
                                                              to_char("timestamp" AT TIME ZONE 'UTC',
@@ -101,7 +115,9 @@ def class_dashboard(session: Session, class_id: str, teacher_id: str) -> dict:
         "assignment_count": rollup["assignment_count"],
         "completion_rate": _score(rollup["completion_rate"]),
         "average_score": _score(rollup["average_score"]),
-        "at_risk_students": [{"student_id": s, "reasons": list(r)} for s, r in found["at_risk"]],
+        "at_risk_students": [{"student_id": student, "reasons": list(reasons), "severity": severity,
+                              "priority": priority}
+                             for student, reasons, severity, priority in found["at_risk"]],
         "recent_activity": [
             {"event_type": kind, "student_id": student, "assignment_id": assignment, "score": _score(score),
              "timestamp": datetime.fromisoformat(utc).replace(tzinfo=timezone.utc)}
@@ -145,12 +161,35 @@ def student_timeline(session: Session, class_id: str, student_id: str, limit: in
     ]
 
 
-def class_risk(session: Session, class_id: str) -> list[dict]:
-    """The class's flagged students with reasons and details, by student_id."""
+def class_risk(session: Session, class_id: str, priority: str | None = None) -> list[dict]:
+    """The class's students with at least one risk reason (or only those of `priority`), by severity
+    (highest first), then student_id: reasons, details, severity, priority, explanations."""
+    query = select(LearningRiskFlag).where(LearningRiskFlag.class_id == class_id)
+    if priority is not None:
+        query = query.where(LearningRiskFlag.priority == priority)
     rows = session.scalars(
-        select(LearningRiskFlag).where(LearningRiskFlag.class_id == class_id).order_by(LearningRiskFlag.student_id)
-    ).all()
-    return [{"student_id": r.student_id, "reasons": list(r.reasons), "details": r.details} for r in rows]
+        query.order_by(LearningRiskFlag.severity.desc(), LearningRiskFlag.student_id.collate("C"))).all()
+    return [{"student_id": r.student_id, "reasons": list(r.reasons), "details": r.details, "severity": r.severity,
+             "priority": r.priority, "explanations": list(r.explanations)} for r in rows]
+
+
+def student_in_class(session: Session, class_id: str, student_id: str) -> bool:
+    """The student has a learning event in the class."""
+    return bool(session.scalar(select(exists().where(
+        LearningClassStudent.class_id == class_id, LearningClassStudent.student_id == student_id))))
+
+
+def class_trend(session: Session, class_id: str, student_id: str | None = None) -> list[dict]:
+    """SPEC §3.1 trend of the class (or of one student in it): per ISO week (of the UTC instant) of each
+    graded pair's latest grade, the mean of those grades and how many, over the last 12 weeks that have
+    grades, oldest first. A regrade moves its pair to the regrade's week."""
+    week = cast(func.date_trunc("week", func.timezone("UTC", LearningPair.grade_at)), Date).label("week")
+    query = (select(week, func.count(), func.sum(LearningPair.grade_score))
+             .where(LearningPair.class_id == class_id, LearningPair.grade_event_pk.is_not(None)))
+    if student_id is not None:
+        query = query.where(LearningPair.student_id == student_id)
+    rows = session.execute(query.group_by(week).order_by(week.desc()).limit(TREND_WEEKS)).all()
+    return weekly_trend(rows)
 
 
 # --- page data that has no JSON twin ---------------------------------------------

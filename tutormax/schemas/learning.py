@@ -2,7 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
-from tutormax.schemas.common import EnvelopeSchema, Id, IdList, Limit, StrictNumber, String
+from tutormax.rules.learning import PRIORITIES, TREND_WEEKS
+from tutormax.schemas.common import EnvelopeSchema, Id, IdList, Limit, OneOf, StrictNumber, String
 
 
 class AssignmentAssignedSchema(EnvelopeSchema):
@@ -52,10 +53,18 @@ class StudentTimelineQuerySchema(Schema):
     limit = Limit(50, 500, metadata={"description": "How many events, newest first (1–500)"})
 
 
+class ClassRiskQuerySchema(Schema):
+    priority = OneOf(PRIORITIES, metadata={"description": "Only the students of this priority"})
+
+
 class ClassAtRiskStudentSchema(Schema):
     student_id = fields.String()
     reasons = fields.List(fields.String(), metadata={
-        "description": "missing_submissions, score_trend_down, completion_below_median"})
+        "description": "missing_submissions, score_trend_down, completion_below_median, low_mastery (in that order)"})
+    severity = fields.Integer(metadata={
+        "description": "0–100: 100 × (0.35·m + 0.20·t + 0.20·c + 0.25·k), rounded half up (SPEC §3.1)"})
+    priority = fields.String(metadata={"enum": list(PRIORITIES),
+                                       "description": "high from severity 40, medium from 20, else low"})
 
 
 class ClassRecentActivitySchema(Schema):
@@ -114,9 +123,34 @@ class StudentTimelineSchema(Schema):
 
 class ClassRiskStudentSchema(ClassAtRiskStudentSchema):
     details = fields.Dict(metadata={"description": "assigned, missing, missing_threshold, last_two_scores, "
-                                                  "completion_rate, class_median_completion_rate"})
+                                                  "completion_rate, class_median_completion_rate, mean_mastery "
+                                                  "(0–1, null without a standard), mastery_standards"})
+    explanations = fields.List(fields.String(), metadata={
+        "description": "One sentence per reason, in the order of `reasons`, e.g. \"3 of 5 assigned pairs not "
+                       "graded\"; percentages whole (half up), scores with at most 2 decimals"})
 
 
 class ClassRiskSchema(Schema):
     class_id = fields.String()
-    students = fields.List(fields.Nested(ClassRiskStudentSchema))
+    students = fields.List(fields.Nested(ClassRiskStudentSchema), metadata={
+        "description": "Students with at least one reason, by severity (highest first), then student_id"})
+
+
+class TrendWeekSchema(Schema):
+    week = fields.String(metadata={"description": "ISO week of the UTC instant, YYYY-Www", "example": "2026-W53"})
+    average_score = fields.Float(metadata={"description": "Mean (0–100) of the latest grade of each graded pair "
+                                                          "whose latest grade falls in this week"})
+    grades = fields.Integer(metadata={"description": "How many graded pairs that mean is over"})
+
+
+_WEEKS = (f"The last {TREND_WEEKS} weeks that have grades, in chronological order (oldest first); "
+          "weeks without grades are left out")
+
+
+class ClassTrendSchema(Schema):
+    class_id = fields.String()
+    weeks = fields.List(fields.Nested(TrendWeekSchema), metadata={"description": _WEEKS})
+
+
+class StudentTrendSchema(ClassTrendSchema):
+    student_id = fields.String()

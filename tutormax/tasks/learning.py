@@ -6,7 +6,8 @@ statement that merges pair state (guarded by (timestamp, event pk)) and adds eac
 before/after difference to the per-student and per-class aggregates.
 recompute: folds newly persisted grade facts into the running mastery totals
 (exactly once, via `learning_grades.applied`), then, under the same locks, reads one
-aggregate row per student of the affected classes and writes their rollups and risk flags.
+aggregate row per student of the affected classes (the chain's, and any other class whose
+triage reads a mastery that changed) and writes their rollups and triage.
 Both are a fixed number of set-based statements per chain (plus one lock per class),
 independent of how many events, pairs or assignments a class has had."""
 
@@ -47,11 +48,13 @@ from tutormax.rules.learning import (
 )
 from tutormax.schemas.learning import ASSIGNMENT_ASSIGNED as ASSIGNED
 from tutormax.schemas.learning import SUBMISSION_GRADED as GRADED
+from tutormax.tasks.maintenance import register_repair
 
 log = logging.getLogger(__name__)
 
 REBUILD_BATCH = 500
 CLASS_CHUNK = 200
+TRIAGE_KIND = "learning_triage"
 
 
 def _decimal(score: float | int) -> Decimal:
@@ -217,6 +220,9 @@ def persist_facts(session: Session, events: Sequence[Any], lock: bool = True) ->
 
 # The grade facts not yet folded in are marked applied and added to the running
 # totals in one statement; a concurrent duplicate run finds them applied and adds nothing.
+# It answers the classes whose triage reads a mastery it changed: mastery is across
+# classes, so a grade in class B moves low_mastery (and severity) of the same student in
+# every class A where that student was graded on that standard.
 _APPLY_GRADES = text("""
 WITH fresh AS (
     UPDATE learning_grades SET applied = true
@@ -228,28 +234,34 @@ WITH fresh AS (
 ), totals AS (
     SELECT student_id, standard_id, count(*) AS attempts, sum(score) AS score_total
     FROM fresh GROUP BY student_id, standard_id
+), upserted AS (
+    INSERT INTO learning_mastery AS m
+        (student_id, standard_id, attempts, score_total, latest_score, latest_at, latest_event_pk, updated_at)
+    SELECT t.student_id, t.standard_id, t.attempts, t.score_total, l.score, l.graded_at, l.event_pk, now()
+    FROM totals t JOIN latest l USING (student_id, standard_id)
+    ORDER BY t.student_id, t.standard_id
+    ON CONFLICT (student_id, standard_id) DO UPDATE SET
+        attempts = m.attempts + EXCLUDED.attempts,
+        score_total = m.score_total + EXCLUDED.score_total,
+        latest_score = CASE WHEN (EXCLUDED.latest_at, EXCLUDED.latest_event_pk) > (m.latest_at, m.latest_event_pk)
+                            THEN EXCLUDED.latest_score ELSE m.latest_score END,
+        latest_event_pk = CASE WHEN (EXCLUDED.latest_at, EXCLUDED.latest_event_pk) > (m.latest_at, m.latest_event_pk)
+                               THEN EXCLUDED.latest_event_pk ELSE m.latest_event_pk END,
+        latest_at = GREATEST(m.latest_at, EXCLUDED.latest_at),
+        updated_at = now()
+    RETURNING m.student_id, m.standard_id
 )
-INSERT INTO learning_mastery AS m
-    (student_id, standard_id, attempts, score_total, latest_score, latest_at, latest_event_pk, updated_at)
-SELECT t.student_id, t.standard_id, t.attempts, t.score_total, l.score, l.graded_at, l.event_pk, now()
-FROM totals t JOIN latest l USING (student_id, standard_id)
-ORDER BY t.student_id, t.standard_id
-ON CONFLICT (student_id, standard_id) DO UPDATE SET
-    attempts = m.attempts + EXCLUDED.attempts,
-    score_total = m.score_total + EXCLUDED.score_total,
-    latest_score = CASE WHEN (EXCLUDED.latest_at, EXCLUDED.latest_event_pk) > (m.latest_at, m.latest_event_pk)
-                        THEN EXCLUDED.latest_score ELSE m.latest_score END,
-    latest_event_pk = CASE WHEN (EXCLUDED.latest_at, EXCLUDED.latest_event_pk) > (m.latest_at, m.latest_event_pk)
-                           THEN EXCLUDED.latest_event_pk ELSE m.latest_event_pk END,
-    latest_at = GREATEST(m.latest_at, EXCLUDED.latest_at),
-    updated_at = now()
+SELECT DISTINCT cs.class_id
+FROM upserted u JOIN learning_class_standards cs ON cs.student_id = u.student_id AND cs.standard_id = u.standard_id
 """)
 
 
-def apply_grades(session: Session, event_pks: Sequence[int]) -> None:
-    """Fold the grade facts of `event_pks` into learning_mastery, exactly once each."""
-    if event_pks:
-        session.execute(_APPLY_GRADES, {"event_pks": list(event_pks)})
+def apply_grades(session: Session, event_pks: Sequence[int]) -> list[str]:
+    """Fold the grade facts of `event_pks` into learning_mastery, exactly once each; return the classes
+    (any class, not only the chain's) whose triage reads a mastery that changed."""
+    if not event_pks:
+        return []
+    return list(session.scalars(_APPLY_GRADES, {"event_pks": list(event_pks)}))
 
 
 CLASS_LOCKS = "learning:class"
@@ -260,8 +272,10 @@ def lock_classes(session: Session, class_ids: Iterable[str]) -> None:
     lock_all(session, CLASS_LOCKS, class_ids)
 
 
-# Per student of the classes: the aggregates, the class's assignment count and the
-# scores of the student's two most recently graded pairs (two index reads each).
+# Per student of the classes: the aggregates, the class's assignment count, the scores
+# of the student's two most recently graded pairs (two index reads each), and the number
+# and exact sum of the latest scores of the standards the student was graded on in the
+# class (mastery across classes: one row per such standard, not per grade).
 _READ_AGGREGATES = text("""
 SELECT s.class_id, s.student_id, s.assigned, s.graded_assigned, s.graded, s.score_sum,
        coalesce(t.assignment_count, 0) AS assignment_count,
@@ -269,14 +283,21 @@ SELECT s.class_id, s.student_id, s.assigned, s.graded_assigned, s.graded, s.scor
                  SELECT p.grade_score, p.grade_at, p.grade_event_pk FROM learning_pairs p
                  WHERE p.class_id = s.class_id AND p.student_id = s.student_id AND p.grade_event_pk IS NOT NULL
                  ORDER BY p.grade_at DESC, p.grade_event_pk DESC LIMIT 2) x
-             ORDER BY x.grade_at, x.grade_event_pk) AS last_two
-FROM learning_class_students s LEFT JOIN learning_class_totals t ON t.class_id = s.class_id
+             ORDER BY x.grade_at, x.grade_event_pk) AS last_two,
+       coalesce(ms.standards, 0) AS mastery_standards, coalesce(ms.score_sum, 0) AS mastery_score_sum
+FROM learning_class_students s
+LEFT JOIN learning_class_totals t ON t.class_id = s.class_id
+LEFT JOIN (SELECT cs.class_id, cs.student_id, count(*) AS standards, sum(m.latest_score) AS score_sum
+           FROM learning_class_standards cs
+           JOIN learning_mastery m ON m.student_id = cs.student_id AND m.standard_id = cs.standard_id
+           WHERE cs.class_id = ANY(CAST(:class_ids AS text[]))
+           GROUP BY cs.class_id, cs.student_id) ms ON ms.class_id = s.class_id AND ms.student_id = s.student_id
 WHERE s.class_id = ANY(CAST(:class_ids AS text[]))
 ORDER BY s.class_id, s.student_id
 """)
 
-# Upsert the rollups and the flags of the classes and drop the flags of students no
-# longer flagged, in one statement (the DELETE's rows are disjoint from the upserted ones).
+# Upsert the rollups and the triage of the classes' students with a reason, and drop the
+# rows of students who no longer have one, in one statement (the DELETE's rows are disjoint from the upserted ones).
 _WRITE_VIEWS = text("""
 WITH rollups AS (
     INSERT INTO learning_class_rollups AS r
@@ -291,11 +312,15 @@ WITH rollups AS (
     RETURNING 1
 ), flags AS (
     SELECT * FROM jsonb_to_recordset(CAST(:flags AS jsonb)) AS x(
-        class_id text, student_id text, reasons text[], details jsonb)
+        class_id text, student_id text, reasons text[], details jsonb, severity int, priority text,
+        explanations text[])
 ), upserted AS (
-    INSERT INTO learning_risk_flags AS f (class_id, student_id, reasons, details)
-    SELECT class_id, student_id, reasons, details FROM flags ORDER BY class_id, student_id
-    ON CONFLICT (class_id, student_id) DO UPDATE SET reasons = EXCLUDED.reasons, details = EXCLUDED.details
+    INSERT INTO learning_risk_flags AS f (class_id, student_id, reasons, details, severity, priority, explanations)
+    SELECT class_id, student_id, reasons, details, severity, priority, explanations FROM flags
+    ORDER BY class_id, student_id
+    ON CONFLICT (class_id, student_id) DO UPDATE SET
+        reasons = EXCLUDED.reasons, details = EXCLUDED.details, severity = EXCLUDED.severity,
+        priority = EXCLUDED.priority, explanations = EXCLUDED.explanations
     RETURNING 1
 )
 DELETE FROM learning_risk_flags f
@@ -305,11 +330,11 @@ WHERE f.class_id = ANY(CAST(:class_ids AS text[]))
 
 
 def recompute_classes(session: Session, class_ids: Sequence[str]) -> None:
-    """Rollup and risk flags of each class from its per-student aggregates: two statements for all classes."""
+    """Rollup and triage of each class from its per-student aggregates: two statements for all classes."""
     class_ids = list(dict.fromkeys(class_ids))  # a class twice would be upserted twice in one statement
     if not class_ids:
         return
-    threshold = get_settings().risk_missing_threshold
+    settings = get_settings()
     students: dict[str, list[StudentAggregate]] = defaultdict(list)
     assignment_counts: dict[str, int] = {}
     for row in session.execute(_READ_AGGREGATES, {"class_ids": list(class_ids)}):
@@ -318,6 +343,7 @@ def recompute_classes(session: Session, class_ids: Sequence[str]) -> None:
             student_id=row.student_id, assigned=row.assigned, graded_assigned=row.graded_assigned,
             graded=row.graded, score_sum=row.score_sum,
             last_two_scores=tuple(float(score) for score in row.last_two),
+            mastery_standards=row.mastery_standards, mastery_score_sum=row.mastery_score_sum,
         ))
 
     rollups: list[dict[str, Any]] = []
@@ -330,10 +356,9 @@ def recompute_classes(session: Session, class_ids: Sequence[str]) -> None:
             "assignment_count": rollup.assignment_count, "completion_rate": rollup.completion_rate,
             "average_score": rollup.average_score,
         })
-        for student_id, entry in risk_flags_from_aggregates(rows, threshold).items():
-            if entry["reasons"]:
-                flagged.append({"class_id": class_id, "student_id": student_id, "reasons": entry["reasons"],
-                                "details": entry["details"]})
+        triage = risk_flags_from_aggregates(rows, settings.risk_missing_threshold, settings.risk_low_mastery)
+        flagged += [{"class_id": class_id, "student_id": student_id, **entry}
+                    for student_id, entry in triage.items() if entry["reasons"]]
     session.execute(_WRITE_VIEWS, {"rollups": json.dumps(rollups), "flags": json.dumps(flagged),
                                    "class_ids": list(class_ids)})
 
@@ -344,10 +369,10 @@ def persist(session: Session, events: Sequence[Event]) -> None:
 
 
 def recompute(session: Session, events: Sequence[Event]) -> None:
-    """Recompute stage: mastery totals for the chain's grades, then each affected class's views."""
+    """Recompute stage: mastery totals for the chain's grades, then the views of the chain's classes
+    and of every other class whose triage reads a mastery that changed."""
     graded = [e.id for e in events if e.type == GRADED]
-    class_ids = sorted({e.payload["class_id"] for e in events})
-    apply_grades(session, graded)
+    class_ids = sorted({e.payload["class_id"] for e in events} | set(apply_grades(session, graded)))
     lock_classes(session, class_ids)
     recompute_classes(session, class_ids)
     if graded:
@@ -389,5 +414,13 @@ def rebuild_learning() -> str:
     return f"{count} events, {len(classes)} classes"
 
 
+def repair_triage(session: Session, class_ids: list[str]) -> bool:
+    """Pending work `learning_triage` (queued by migration 0009 for the classes it found): recompute them."""
+    lock_classes(session, class_ids)
+    recompute_classes(session, class_ids)
+    return True
+
+
 register("learning", persist=persist, recompute=recompute)
 register_rebuild("learning", rebuild_learning)
+register_repair(TRIAGE_KIND, repair_triage, lambda: get_settings().outbox_stale_seconds)

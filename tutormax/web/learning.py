@@ -1,4 +1,4 @@
-"""Learning-progress read API (SPEC §3.1, §4): teacher dashboard, mastery, timeline, risk.
+"""Learning-progress read API (SPEC §3.1, §4): teacher dashboard, mastery, timeline, triage, trends.
 
 A teacher-bound key sees only the classes linked to its teacher and the students
 in them; anything else answers 404, exactly like something that does not exist.
@@ -6,6 +6,8 @@ The reads themselves are in tutormax.queries.learning.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -16,33 +18,49 @@ from tutormax.queries.learning import (
     class_dashboard,
     class_linked,
     class_risk,
+    class_trend,
     class_visible,
+    student_in_class,
     student_mastery,
     student_timeline,
     student_visible,
 )
 from tutormax.schemas.learning import (
     ClassDashboardSchema,
+    ClassRiskQuerySchema,
     ClassRiskSchema,
+    ClassTrendSchema,
     StudentMasterySchema,
     StudentTimelineQuerySchema,
     StudentTimelineSchema,
+    StudentTrendSchema,
 )
 from tutormax.web.auth import current_principal, require_scope
 
 blp = Blueprint("learning", __name__, url_prefix="/api/v1", description="Learning progress views")
 
+UNKNOWN_CLASS = "Unknown class (or not visible to this key)"
+UNKNOWN_STUDENT_IN_CLASS = "Unknown class, or no event of this student in it (or not visible to this key)"
 
-def require_class(session: Session, class_id: str) -> None:
-    """404 unless the class has learning events and the caller may see it."""
-    if not class_visible(session, class_id, current_principal().teacher_id):
+
+def visible(session: Session, class_id: str | None = None, student_id: str | None = None) -> None:
+    """404 unless the class (and the student in it), or the student alone, has learning events the caller may see."""
+    teacher_id = current_principal().teacher_id
+    if class_id is None:
+        if not student_visible(session, student_id, teacher_id):
+            abort(404, message=f"No student {student_id}.")
+    elif not class_visible(session, class_id, teacher_id):
         abort(404, message=f"No class {class_id}.")
+    elif student_id is not None and not student_in_class(session, class_id, student_id):
+        abort(404, message=f"No events of student {student_id} in class {class_id}.")
 
 
-def require_student(session: Session, student_id: str) -> None:
-    """404 unless the student has learning events and, for a teacher key, is in one of its classes."""
-    if not student_visible(session, student_id, current_principal().teacher_id):
-        abort(404, message=f"No student {student_id}.")
+def read_visible(read: Callable[[Session], dict], class_id: str | None = None,
+                 student_id: str | None = None) -> dict:
+    """`read(session)` in a read session, once `visible` allows the class and/or student."""
+    with read_session() as session:
+        visible(session, class_id, student_id)
+        return read(session)
 
 
 @blp.route("/teachers/<string:teacher_id>/classes/<string:class_id>/dashboard")
@@ -51,7 +69,8 @@ class ClassDashboard(MethodView):
     @blp.response(200, ClassDashboardSchema)
     @blp.alt_response(404, description="The class is not linked to that teacher (or not visible to this key)")
     def get(self, teacher_id: str, class_id: str):
-        """A teacher's view of one class: rollup, at-risk students, recent activity, mastery by standard."""
+        """A teacher's view of one class: rollup, at-risk students (as the risk list), recent activity,
+        mastery by standard."""
         bound = current_principal().teacher_id
         with read_session() as session:
             if (bound is not None and bound != teacher_id) or not class_linked(session, class_id, teacher_id):
@@ -66,9 +85,8 @@ class StudentMastery(MethodView):
     @blp.alt_response(404, description="No learning event names this student (or not visible to this key)")
     def get(self, student_id: str):
         """Mastery per standard across classes, by standard_id; `[]` for a known student never graded."""
-        with read_session() as session:
-            require_student(session, student_id)
-            return {"student_id": student_id, "mastery": student_mastery(session, student_id)}
+        return read_visible(lambda s: {"student_id": student_id, "mastery": student_mastery(s, student_id)},
+                            student_id=student_id)
 
 
 @blp.route("/classes/<string:class_id>/students/<string:student_id>/timeline")
@@ -76,27 +94,47 @@ class StudentTimeline(MethodView):
     @require_scope("read")
     @blp.arguments(StudentTimelineQuerySchema, location="query")
     @blp.response(200, StudentTimelineSchema)
-    @blp.alt_response(404, description="Unknown class, or no event of this student in it")
+    @blp.alt_response(404, description=UNKNOWN_STUDENT_IN_CLASS)
     def get(self, args: dict, class_id: str, student_id: str):
         """The student's learning events in the class, newest first."""
-        with read_session() as session:
-            require_class(session, class_id)
-            events = student_timeline(session, class_id, student_id, args["limit"])
-            if not events:
-                abort(404, message=f"No events of student {student_id} in class {class_id}.")
-            return {"student_id": student_id, "class_id": class_id, "events": events}
+        return read_visible(lambda s: {"student_id": student_id, "class_id": class_id,
+                                       "events": student_timeline(s, class_id, student_id, args["limit"])},
+                            class_id, student_id)
 
 
 @blp.route("/classes/<string:class_id>/risk")
 class ClassRisk(MethodView):
     @require_scope("read")
+    @blp.arguments(ClassRiskQuerySchema, location="query")
     @blp.response(200, ClassRiskSchema)
-    @blp.alt_response(404, description="Unknown class (or not visible to this key)")
+    @blp.alt_response(404, description=UNKNOWN_CLASS)
+    def get(self, args: dict, class_id: str):
+        """The triage of the class: students with at least one reason, by severity (highest first), then
+        student_id, with the figures and a sentence behind each reason; `priority` keeps one priority."""
+        return read_visible(lambda s: {"class_id": class_id,
+                                       "students": class_risk(s, class_id, args.get("priority"))}, class_id)
+
+
+@blp.route("/classes/<string:class_id>/trend")
+class ClassTrend(MethodView):
+    @require_scope("read")
+    @blp.response(200, ClassTrendSchema)
+    @blp.alt_response(404, description=UNKNOWN_CLASS)
     def get(self, class_id: str):
-        """The class's flagged students with their reasons and the figures behind them."""
-        with read_session() as session:
-            require_class(session, class_id)
-            return {"class_id": class_id, "students": class_risk(session, class_id)}
+        """Weekly mean of the latest grade of each graded pair (ISO weeks of the UTC instant), the last
+        12 weeks that have grades, oldest first."""
+        return read_visible(lambda s: {"class_id": class_id, "weeks": class_trend(s, class_id)}, class_id)
+
+
+@blp.route("/classes/<string:class_id>/students/<string:student_id>/trend")
+class StudentTrend(MethodView):
+    @require_scope("read")
+    @blp.response(200, StudentTrendSchema)
+    @blp.alt_response(404, description=UNKNOWN_STUDENT_IN_CLASS)
+    def get(self, class_id: str, student_id: str):
+        """The class trend restricted to one student's pairs, oldest week first."""
+        return read_visible(lambda s: {"class_id": class_id, "student_id": student_id,
+                                       "weeks": class_trend(s, class_id, student_id)}, class_id, student_id)
 
 
 api_blueprints = [blp]
