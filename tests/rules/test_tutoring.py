@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from tutormax.models.tutoring import METRIC_FIELDS
 from tutormax.rules.tutoring import (
     WINDOWS,
     feedback_delay_hours,
@@ -19,22 +20,6 @@ UTC = timezone.utc
 PST = timezone(timedelta(hours=-8))
 # Tuesday 2026-03-10 12:00 UTC.
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-
-METRIC_NAMES = {
-    "total_sessions_scheduled",
-    "sessions_completed",
-    "avg_rating",
-    "first_session_success_rate",
-    "first_sessions_count",
-    "reschedule_rate",
-    "reschedule_count",
-    "no_show_count",
-    "engagement_score",
-    "learning_objectives_met_pct",
-    "response_time_avg_minutes",
-    "performance_tier",
-}
-
 
 def _session(session_id: str, start: datetime, **fields) -> dict:
     """A completed, on-time, non-first session unless fields say otherwise."""
@@ -433,7 +418,7 @@ def test_tutor_without_sessions_has_null_rates_and_is_developing():
         "performance_tier": "Developing",
     }
     # Every rate is null; no_show_count is a count (0), which the table marks green.
-    assert tier_flags(metrics) == (1, 0)
+    assert tier_flags(metrics) == (["no_show_count"], [])
 
 
 def test_first_session_rate_is_null_when_first_sessions_have_no_feedback():
@@ -443,82 +428,54 @@ def test_first_session_rate_is_null_when_first_sessions_have_no_feedback():
     assert (metrics["first_session_success_rate"], metrics["first_sessions_count"]) == (None, 1)
 
 
-def test_metric_names_are_exactly_the_spec_names():
-    assert set(window_metrics([], [], [], NOW, 7)) == METRIC_NAMES
+def test_the_rule_returns_exactly_what_the_metrics_tables_store():
+    # Every SPEC name is checked with its value in the full-dict cases above; this keeps the
+    # stored columns (and so the API's fields) and the rule's output the same set.
+    assert list(window_metrics([], [], [], NOW, 7)) == list(METRIC_FIELDS)
 
 
 # --------------------------------------------------------------------- tiers
 
+# The SPEC table's metrics, in its order; each case below gives their values in this order.
+AR, FS, RR, NS, EN, LO = TABLE = (
+    "avg_rating", "first_session_success_rate", "reschedule_rate", "no_show_count", "engagement_score",
+    "learning_objectives_met_pct")
+
 
 @pytest.mark.parametrize(
-    ("metrics", "flags", "tier"),
+    ("values", "green", "red", "tier"),
     [
         # green boundaries: 4.5, 85, 10, 0, 80 → 5 green, lom null → Exemplary
-        (
-            {"avg_rating": 4.5, "first_session_success_rate": 85.0, "reschedule_rate": 10.0,
-             "no_show_count": 0, "engagement_score": 80.0, "learning_objectives_met_pct": None},
-            (5, 0),
-            "Exemplary",
-        ),
+        ((4.5, 85.0, 10.0, 0, 80.0, None), [AR, FS, RR, NS, EN], [], "Exemplary"),
         # the same five greens with one red (lom 79.99 < 80) → Needs Attention
-        (
-            {"avg_rating": 4.5, "first_session_success_rate": 85.0, "reschedule_rate": 10.0,
-             "no_show_count": 0, "engagement_score": 80.0, "learning_objectives_met_pct": 79.99},
-            (5, 1),
-            "Needs Attention",
-        ),
+        ((4.5, 85.0, 10.0, 0, 80.0, 79.99), [AR, FS, RR, NS, EN], [LO], "Needs Attention"),
         # reds just past the line: 3.49, 69.99, 15.01 → 3 red → At Risk
-        (
-            {"avg_rating": 3.49, "first_session_success_rate": 69.99, "reschedule_rate": 15.01},
-            (0, 3),
-            "At Risk",
-        ),
+        ((3.49, 69.99, 15.01, None, None, None), [], [AR, FS, RR], "At Risk"),
         # 3 red beats 3 green: no_show 4, engagement 59.99, lom 0 red; others green
-        (
-            {"avg_rating": 4.9, "first_session_success_rate": 100.0, "reschedule_rate": 0.0,
-             "no_show_count": 4, "engagement_score": 59.99, "learning_objectives_met_pct": 0.0},
-            (3, 3),
-            "At Risk",
-        ),
+        ((4.9, 100.0, 0.0, 4, 59.99, 0.0), [AR, FS, RR], [NS, EN, LO], "At Risk"),
         # 4 green, 2 red → Needs Attention (red ≥ 1 is tried before green ≥ 3)
-        (
-            {"avg_rating": 4.9, "first_session_success_rate": 100.0, "reschedule_rate": 0.0,
-             "no_show_count": 0, "engagement_score": 10.0, "learning_objectives_met_pct": 50.0},
-            (4, 2),
-            "Needs Attention",
-        ),
+        ((4.9, 100.0, 0.0, 0, 10.0, 50.0), [AR, FS, RR, NS], [EN, LO], "Needs Attention"),
         # 3 green, no red → Strong
-        ({"avg_rating": 4.6, "first_session_success_rate": 90.0, "reschedule_rate": 5.0}, (3, 0), "Strong"),
+        ((4.6, 90.0, 5.0, None, None, None), [AR, FS, RR], [], "Strong"),
         # 4 green, rest in the middle band → Strong, not Exemplary
-        (
-            {"avg_rating": 4.6, "first_session_success_rate": 90.0, "reschedule_rate": 5.0,
-             "no_show_count": 0, "engagement_score": 79.99, "learning_objectives_met_pct": 89.99},
-            (4, 0),
-            "Strong",
-        ),
+        ((4.6, 90.0, 5.0, 0, 79.99, 89.99), [AR, FS, RR, NS], [], "Strong"),
         # 2 green → Developing
-        ({"avg_rating": 4.6, "first_session_success_rate": 90.0}, (2, 0), "Developing"),
+        ((4.6, 90.0, None, None, None, None), [AR, FS], [], "Developing"),
         # every value exactly on the red line is neither flag: 3.5, 70, 15, 3, 60, 80
-        (
-            {"avg_rating": 3.5, "first_session_success_rate": 70.0, "reschedule_rate": 15.0,
-             "no_show_count": 3, "engagement_score": 60.0, "learning_objectives_met_pct": 80.0},
-            (0, 0),
-            "Developing",
-        ),
+        ((3.5, 70.0, 15.0, 3, 60.0, 80.0), [], [], "Developing"),
         # all null → no flags → Developing
-        (
-            {"avg_rating": None, "first_session_success_rate": None, "reschedule_rate": None,
-             "no_show_count": None, "engagement_score": None, "learning_objectives_met_pct": None},
-            (0, 0),
-            "Developing",
-        ),
-        ({}, (0, 0), "Developing"),
+        ((None,) * 6, [], [], "Developing"),
         # a single red → Needs Attention
-        ({"reschedule_rate": 15.01, "no_show_count": 1}, (0, 1), "Needs Attention"),
+        ((None, None, 15.01, 1, None, None), [], [RR], "Needs Attention"),
     ],
 )
-def test_performance_tier_table(metrics, flags, tier):
-    assert (tier_flags(metrics), performance_tier(metrics)) == (flags, tier)
+def test_performance_tier_table(values, green, red, tier):
+    metrics = dict(zip(TABLE, values, strict=True))
+    assert (tier_flags(metrics), performance_tier(metrics)) == ((green, red), tier)
+
+
+def test_missing_metrics_add_no_flag():
+    assert (tier_flags({}), performance_tier({})) == (([], []), "Developing")
 
 
 def test_exemplary_tutor_end_to_end():
@@ -533,6 +490,6 @@ def test_exemplary_tutor_end_to_end():
     # engagement: 2/2 → 100 → 40; 90 → 36; 100 → 20 → 96; six greens
     assert (metrics["engagement_score"], tier_flags(metrics), metrics["performance_tier"]) == (
         96.0,
-        (6, 0),
+        ([AR, FS, RR, NS, EN, LO], []),
         "Exemplary",
     )

@@ -11,7 +11,8 @@ UTC = timezone.utc
 METRIC_NAMES = {
     "total_sessions_scheduled", "sessions_completed", "avg_rating", "first_session_success_rate",
     "first_sessions_count", "reschedule_rate", "reschedule_count", "no_show_count", "engagement_score",
-    "learning_objectives_met_pct", "response_time_avg_minutes", "performance_tier", "computed_at",
+    "learning_objectives_met_pct", "response_time_avg_minutes", "performance_tier", "green_flags", "red_flags",
+    "computed_at",
 }
 
 
@@ -61,6 +62,9 @@ def test_original_case_five_rated_sessions_in_last_week(client, keys, uid):
     assert body["windows"]["30day"]["response_time_avg_minutes"] == 15.0
     # Six green flags, no red → Exemplary.
     assert week["performance_tier"] == "Exemplary"
+    assert (week["green_flags"], week["red_flags"]) == (
+        ["avg_rating", "first_session_success_rate", "reschedule_rate", "no_show_count", "engagement_score",
+         "learning_objectives_met_pct"], [])
     assert week["computed_at"] is not None
 
     only = get_json(client, keys["reader"], f"/api/v1/tutors/{tutor}/metrics?window=30day")

@@ -24,6 +24,7 @@ TIER_STRONG = "Strong"
 TIER_DEVELOPING = "Developing"
 TIER_NEEDS_ATTENTION = "Needs Attention"
 TIER_AT_RISK = "At Risk"
+TIERS = (TIER_EXEMPLARY, TIER_STRONG, TIER_DEVELOPING, TIER_NEEDS_ATTENTION, TIER_AT_RISK)
 
 _DAY = timedelta(days=1)
 _HOUR = timedelta(hours=1)
@@ -181,23 +182,33 @@ _TIER_TABLE: dict[str, tuple[Any, Any]] = {
 }
 
 
-def tier_flags(metrics: Mapping[str, Any]) -> tuple[int, int]:
-    """Count (green, red) flags of the SPEC tier table; a missing or None metric adds none."""
-    green = red = 0
+# The metrics the tier reads, in the table's order.
+TIER_METRICS: tuple[str, ...] = tuple(_TIER_TABLE)
+
+
+def tier_flags(metrics: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """The green and the red flags of the SPEC tier table: metric names, in the table's order.
+
+    A missing or None metric adds none. `performance_tier` counts these lists, so a
+    tier and the flags shown with it cannot disagree.
+    """
+    green: list[str] = []
+    red: list[str] = []
     for name, (is_green, is_red) in _TIER_TABLE.items():
         value = metrics.get(name)
         if value is None:
             continue
         if is_green(value):
-            green += 1
+            green.append(name)
         elif is_red(value):
-            red += 1
+            red.append(name)
     return green, red
 
 
 def performance_tier(metrics: Mapping[str, Any]) -> str:
     """Return the tier from the flag counts, rules tried in SPEC order."""
-    green, red = tier_flags(metrics)
+    green_flags, red_flags = tier_flags(metrics)
+    green, red = len(green_flags), len(red_flags)
     if green >= 5 and red == 0:
         return TIER_EXEMPLARY
     if red >= 3:

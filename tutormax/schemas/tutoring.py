@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from tutormax.rules.tutoring import WINDOWS
+from tutormax.rules.tutoring import TIER_METRICS, TIERS, WINDOWS
 from tutormax.schemas.common import (
     NUMBER_LIMIT,
     DateOrDateTime,
@@ -11,6 +11,7 @@ from tutormax.schemas.common import (
     Id,
     JsonObject,
     Limit,
+    Offset,
     OffsetDateTime,
     OneOf,
     StrictBoolean,
@@ -130,21 +131,32 @@ class TutorSchema(Schema):
     updated_at = fields.DateTime(metadata={"description": "Timestamp of the event that last changed the record"})
 
 
-class WindowMetricsSchema(Schema):
-    """SPEC §3.3 metrics of one window; null where the formula has no data (or before the first run)."""
+class RosterWindowSchema(Schema):
+    """A window's tier and key metrics; null where the formula has no data (or before the first run)."""
 
+    performance_tier = fields.String(allow_none=True, metadata={"enum": list(TIERS)})
     total_sessions_scheduled = fields.Integer(allow_none=True)
-    sessions_completed = fields.Integer(allow_none=True)
     avg_rating = fields.Float(allow_none=True)
     first_session_success_rate = fields.Float(allow_none=True)
-    first_sessions_count = fields.Integer(allow_none=True)
     reschedule_rate = fields.Float(allow_none=True)
-    reschedule_count = fields.Integer(allow_none=True)
     no_show_count = fields.Integer(allow_none=True)
     engagement_score = fields.Float(allow_none=True)
     learning_objectives_met_pct = fields.Float(allow_none=True)
+
+
+_FLAGS = ("Metric names of the SPEC tier table ({}), in the table's order: what gave the tier; "
+          "null before the first run").format(", ".join(TIER_METRICS))
+
+
+class WindowMetricsSchema(RosterWindowSchema):
+    """SPEC §3.3 metrics of one window; null where the formula has no data (or before the first run)."""
+
+    sessions_completed = fields.Integer(allow_none=True)
+    first_sessions_count = fields.Integer(allow_none=True)
+    reschedule_count = fields.Integer(allow_none=True)
     response_time_avg_minutes = fields.Float(allow_none=True)
-    performance_tier = fields.String(allow_none=True)
+    green_flags = fields.List(fields.String(), allow_none=True, metadata={"description": _FLAGS})
+    red_flags = fields.List(fields.String(), allow_none=True, metadata={"description": _FLAGS})
     computed_at = fields.DateTime(allow_none=True)
 
 
@@ -177,6 +189,44 @@ class TutorMetricsHistorySchema(Schema):
 
 class SessionsQuerySchema(Schema):
     limit = Limit(50, 500)
+
+
+# The metrics of each roster window, and what `sort` may name (all of the 30-day window).
+ROSTER_METRICS = ("total_sessions_scheduled", *TIER_METRICS)
+ROSTER_SORTS = ("tutor_id", *ROSTER_METRICS)
+
+
+class RosterQuerySchema(Schema):
+    tier = OneOf(TIERS, metadata={"description": "Only tutors whose 30-day window has this tier"})
+    q = String(validate=validate.Length(max=200), metadata={
+        "description": "Case-insensitive substring of the tutor id or name (`%` and `_` match themselves)"})
+    sort = OneOf(tuple(f"{sign}{key}" for key in ROSTER_SORTS for sign in ("", "-")), load_default="tutor_id",
+                 metadata={"description": "A metric of the 30-day window (or tutor_id): ascending, or "
+                                          "descending with a leading `-`; nulls last either way, ties by "
+                                          "tutor_id"})
+    limit = Limit(50, 500)
+    offset = Offset()
+
+
+class RosterTutorSchema(Schema):
+    tutor_id = fields.String()
+    name = fields.String()
+    status = fields.String()
+    red_flags = fields.List(fields.String(), allow_none=True, metadata={
+        "description": "The 30-day window's red flags (metric names, table order); null before the first run"})
+    windows = fields.Dict(keys=fields.String(validate=validate.OneOf(WINDOW_NAMES)),
+                          values=fields.Nested(RosterWindowSchema))
+
+
+class RosterPaginationSchema(Schema):
+    limit = fields.Integer()
+    offset = fields.Integer()
+    total = fields.Integer(metadata={"description": "Tutors matching `tier` and `q`"})
+
+
+class TutorRosterSchema(Schema):
+    tutors = fields.List(fields.Nested(RosterTutorSchema), metadata={"description": "In the order `sort` asks"})
+    pagination = fields.Nested(RosterPaginationSchema)
 
 
 class FeedbackSchema(Schema):

@@ -1,4 +1,4 @@
-"""Tutor records, performance metrics, their history and sessions (SPEC §3.3, §4); scope `read`."""
+"""The tutor roster, tutor records, performance metrics, their history and sessions (SPEC §3.3, §4); scope `read`."""
 
 from __future__ import annotations
 
@@ -8,14 +8,22 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from tutormax.db import read_session
-from tutormax.queries.tutoring import tutor_metrics, tutor_metrics_history, tutor_record, tutor_sessions
+from tutormax.queries.tutoring import (
+    tutor_metrics,
+    tutor_metrics_history,
+    tutor_record,
+    tutor_roster,
+    tutor_sessions,
+)
 from tutormax.rules.tutoring import WINDOWS
 from tutormax.schemas.tutoring import (
     HistoryQuerySchema,
     MetricsQuerySchema,
+    RosterQuerySchema,
     SessionsQuerySchema,
     TutorMetricsHistorySchema,
     TutorMetricsSchema,
+    TutorRosterSchema,
     TutorSchema,
     TutorSessionsSchema,
 )
@@ -38,6 +46,19 @@ def read_tutor(query: Callable[..., dict | None], tutor_id: str, *args: object) 
     if result is None:
         abort(404, message=f"No tutor with id {tutor_id}.")
     return result
+
+
+@blp.route("")
+class TutorRoster(MethodView):
+    @require_scope("read")
+    @blp.arguments(RosterQuerySchema, location="query")
+    @blp.response(200, TutorRosterSchema)
+    def get(self, args: dict):
+        """The tutor roster: each window's tier and key metrics, the 30-day red flags; `tier` and `sort` use the
+        30-day window, `q` matches the id or name (case-insensitive substring)."""
+        require_tutor_reader()
+        with read_session() as session:
+            return tutor_roster(session, **args)
 
 
 @blp.route("/<tutor_id>")
