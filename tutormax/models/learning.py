@@ -125,13 +125,18 @@ class LearningClassTeacher(Base):
     teacher_id: Mapped[str] = mapped_column(String(128), primary_key=True)
 
 
-class LearningClassStudent(Base):
+class _PerClassStudent:
+    """Tables with one row per (class, student)."""
+
+    class_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    student_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
+class LearningClassStudent(_PerClassStudent, Base):
     """Aggregates of one student's pairs in one class; a row exists iff the student has a pair there."""
 
     __tablename__ = "learning_class_students"
 
-    class_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    student_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     assigned: Mapped[int] = mapped_column(Integer)
     graded_assigned: Mapped[int] = mapped_column(Integer)
     graded: Mapped[int] = mapped_column(Integer)
@@ -177,13 +182,11 @@ class LearningClassRollup(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class LearningRiskFlag(Base):
+class LearningRiskFlag(_PerClassStudent, Base):
     """A student of a class with at least one risk reason, and its triage; students without one have no row."""
 
     __tablename__ = "learning_risk_flags"
 
-    class_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    student_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     reasons: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
     details: Mapped[dict] = mapped_column(JSONB)
     severity: Mapped[int] = mapped_column(Integer, server_default=text("0"))

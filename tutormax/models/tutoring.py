@@ -17,7 +17,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tutormax.db import Base
 
 
-class Tutor(Base):
+class _WrittenByEvent:
+    """Records upserted by their own id: the (timestamp, pk) of the event that last wrote the row, so an
+    older event never overwrites it (tutormax.upserts)."""
+
+    event_timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event_pk: Mapped[int] = mapped_column(BigInteger)
+
+
+class Tutor(_WrittenByEvent, Base):
     """One tutor, upserted by tutor_id, with its derived fields."""
 
     __tablename__ = "tutors"
@@ -37,11 +45,9 @@ class Tutor(Base):
     subject_count: Mapped[int] = mapped_column(Integer)
     is_active_today: Mapped[bool] = mapped_column(Boolean)
     derived_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    event_timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    event_pk: Mapped[int] = mapped_column(BigInteger)
 
 
-class TutoringSession(Base):
+class TutoringSession(_WrittenByEvent, Base):
     """One tutoring session, upserted by session_id, with its derived fields."""
 
     __tablename__ = "tutoring_sessions"
@@ -70,11 +76,9 @@ class TutoringSession(Base):
     actual_duration_minutes: Mapped[int] = mapped_column(Integer)
     week_of_year: Mapped[int] = mapped_column(Integer)
     month_of_year: Mapped[int] = mapped_column(Integer)
-    event_timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    event_pk: Mapped[int] = mapped_column(BigInteger)
 
 
-class SessionFeedback(Base):
+class SessionFeedback(_WrittenByEvent, Base):
     """The feedback of one session (one per session: the newest event wins), with derived fields."""
 
     __tablename__ = "tutoring_feedback"
@@ -101,8 +105,6 @@ class SessionFeedback(Base):
     category_variance: Mapped[float | None] = mapped_column(Float)
     has_text_feedback: Mapped[bool] = mapped_column(Boolean)
     feedback_delay_hours: Mapped[float] = mapped_column(Float)
-    event_timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    event_pk: Mapped[int] = mapped_column(BigInteger)
 
 
 class TutorActivity(Base):

@@ -22,7 +22,7 @@ from tutormax.models.tutoring import (
     TutorMetricsHistory,
 )
 from tutormax.rules.tutoring import WINDOWS, tier_flags
-from tutormax.schemas.tutoring import CATEGORY_FIELDS, ROSTER_METRICS
+from tutormax.schemas.tutoring import FEEDBACK_COLUMNS, ROSTER_METRICS, SESSION_COLUMNS
 
 
 def _local_iso(moment: datetime | None, offset_minutes: int | None) -> str | None:
@@ -88,24 +88,10 @@ def _feedback(row: SessionFeedback | None) -> dict | None:
     if row is None:
         return None
     return {
-        "feedback_id": row.feedback_id, "session_id": row.session_id, "tutor_id": row.tutor_id,
-        "student_id": row.student_id, "overall_rating": row.overall_rating,
-        **{name: getattr(row, name) for name in CATEGORY_FIELDS},
-        "would_recommend": row.would_recommend, "improvement_areas": row.improvement_areas or [],
-        "free_text_feedback": row.free_text_feedback,
+        **{name: getattr(row, name) for name in FEEDBACK_COLUMNS},
+        "improvement_areas": row.improvement_areas or [],
         "submitted_at": _local_iso(row.submitted_at, row.submitted_at_offset_minutes),
-        "is_positive": row.is_positive, "is_poor": row.is_poor, "avg_category_rating": row.avg_category_rating,
-        "category_variance": row.category_variance, "has_text_feedback": row.has_text_feedback,
-        "feedback_delay_hours": row.feedback_delay_hours,
     }
-
-
-_SESSION_FIELDS = (
-    "session_id", "tutor_id", "student_id", "session_number", "duration_minutes", "subject", "session_type",
-    "tutor_initiated_reschedule", "no_show", "late_start_minutes", "engagement_score", "learning_objectives_met",
-    "technical_issues", "is_weekend", "time_of_day", "is_late_start", "actual_duration_minutes", "week_of_year",
-    "month_of_year",
-)
 
 
 def tutor_sessions(session: Session, tutor_id: str, limit: int) -> dict | None:
@@ -121,7 +107,7 @@ def tutor_sessions(session: Session, tutor_id: str, limit: int) -> dict | None:
     ).all()
     sessions = [
         {
-            **{name: getattr(s, name) for name in _SESSION_FIELDS},
+            **{name: getattr(s, name) for name in SESSION_COLUMNS},
             "scheduled_start": _local_iso(s.scheduled_start, s.scheduled_start_offset_minutes),
             "actual_start": _local_iso(s.actual_start, s.actual_start_offset_minutes),
             "feedback": _feedback(f),

@@ -1,7 +1,11 @@
-"""Tutoring event schemas (SPEC §3.3)."""
+"""Tutoring event schemas (SPEC §3.3) and the responses and query arguments of the tutor endpoints (§4)."""
 
+from collections.abc import Sequence
+
+import sqlalchemy as sa
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from tutormax.models.tutoring import SessionFeedback, Tutor, TutoringSession
 from tutormax.rules.tutoring import TIER_METRICS, TIERS, WINDOWS
 from tutormax.schemas.common import (
     NUMBER_LIMIT,
@@ -110,23 +114,39 @@ CATEGORY_FIELDS = (
 )
 
 
-class TutorSchema(Schema):
+# --- records as stored: their columns, typed as the model types them ---------------------
+
+_COLUMN_FIELDS = ((sa.Boolean, fields.Boolean), (sa.Integer, fields.Integer), (sa.Float, fields.Float),
+                  (sa.DateTime, fields.DateTime), (sa.String, fields.String))
+
+
+def column_fields(model: type, names: Sequence[str]) -> dict[str, fields.Field]:
+    """Response fields for `names`, columns of `model`: typed like the column, nullable where it is."""
+    columns = model.__table__.columns
+    return {name: next(field for kind, field in _COLUMN_FIELDS if isinstance(columns[name].type, kind))(
+        allow_none=columns[name].nullable) for name in names}
+
+
+# The columns the API returns as they are stored (queries.tutoring reads the same names).
+TUTOR_COLUMNS = ("tutor_id", "name", "email", "status", "education_level", "location", "baseline_sessions_per_week",
+                 "tenure_days", "is_new_tutor", "experience_level", "subject_count", "is_active_today")
+SESSION_COLUMNS = (
+    "session_id", "tutor_id", "student_id", "session_number", "duration_minutes", "subject", "session_type",
+    "tutor_initiated_reschedule", "no_show", "late_start_minutes", "engagement_score", "learning_objectives_met",
+    "technical_issues", "is_weekend", "time_of_day", "is_late_start", "actual_duration_minutes", "week_of_year",
+    "month_of_year",
+)
+FEEDBACK_COLUMNS = ("feedback_id", "session_id", "tutor_id", "student_id", "overall_rating", *CATEGORY_FIELDS,
+                    "would_recommend", "free_text_feedback", "is_positive", "is_poor", "avg_category_rating",
+                    "category_variance", "has_text_feedback", "feedback_delay_hours")
+_LOCAL_TIME = "RFC 3339 with the offset it was sent with"
+
+
+class TutorSchema(Schema.from_dict(column_fields(Tutor, TUTOR_COLUMNS), name="TutorColumns")):
     """A tutor record with its derived fields (email and name: authorized readers only, never logged)."""
 
-    tutor_id = fields.String()
-    name = fields.String()
-    email = fields.String()
     onboarding_date = fields.String(metadata={"description": "As sent: a date or a date-time with offset"})
-    status = fields.String()
     subjects = fields.List(fields.String())
-    education_level = fields.String(allow_none=True)
-    location = fields.String(allow_none=True)
-    baseline_sessions_per_week = fields.Float(allow_none=True)
-    tenure_days = fields.Integer()
-    is_new_tutor = fields.Boolean()
-    experience_level = fields.String()
-    subject_count = fields.Integer()
-    is_active_today = fields.Boolean()
     derived_at = fields.DateTime(metadata={"description": "When the time-dependent fields were last computed"})
     updated_at = fields.DateTime(metadata={"description": "Timestamp of the event that last changed the record"})
 
@@ -229,55 +249,18 @@ class TutorRosterSchema(Schema):
     pagination = fields.Nested(RosterPaginationSchema)
 
 
-class FeedbackSchema(Schema):
+class FeedbackSchema(Schema.from_dict(column_fields(SessionFeedback, FEEDBACK_COLUMNS), name="FeedbackColumns")):
     """A session's feedback with its derived fields."""
 
-    feedback_id = fields.String()
-    session_id = fields.String()
-    tutor_id = fields.String()
-    student_id = fields.String()
-    overall_rating = fields.Integer()
-    subject_knowledge_rating = fields.Integer(allow_none=True)
-    communication_rating = fields.Integer(allow_none=True)
-    patience_rating = fields.Integer(allow_none=True)
-    engagement_rating = fields.Integer(allow_none=True)
-    helpfulness_rating = fields.Integer(allow_none=True)
-    would_recommend = fields.Boolean(allow_none=True)
     improvement_areas = fields.List(fields.String())
-    free_text_feedback = fields.String(allow_none=True)
-    submitted_at = fields.String(metadata={"description": "RFC 3339 with the offset it was sent with"})
-    is_positive = fields.Boolean()
-    is_poor = fields.Boolean()
-    avg_category_rating = fields.Float(allow_none=True)
-    category_variance = fields.Float(allow_none=True)
-    has_text_feedback = fields.Boolean()
-    feedback_delay_hours = fields.Float()
+    submitted_at = fields.String(metadata={"description": _LOCAL_TIME})
 
 
-class SessionSchema(Schema):
+class SessionSchema(Schema.from_dict(column_fields(TutoringSession, SESSION_COLUMNS), name="SessionColumns")):
     """A session with its derived fields (local time of `scheduled_start` in its own offset) and feedback."""
 
-    session_id = fields.String()
-    tutor_id = fields.String()
-    student_id = fields.String()
-    session_number = fields.Integer()
-    scheduled_start = fields.String(metadata={"description": "RFC 3339 with the offset it was sent with"})
+    scheduled_start = fields.String(metadata={"description": _LOCAL_TIME})
     actual_start = fields.String(allow_none=True)
-    duration_minutes = fields.Integer()
-    subject = fields.String()
-    session_type = fields.String()
-    tutor_initiated_reschedule = fields.Boolean()
-    no_show = fields.Boolean()
-    late_start_minutes = fields.Integer()
-    engagement_score = fields.Float(allow_none=True)
-    learning_objectives_met = fields.Boolean(allow_none=True)
-    technical_issues = fields.Boolean()
-    is_weekend = fields.Boolean()
-    time_of_day = fields.String()
-    is_late_start = fields.Boolean()
-    actual_duration_minutes = fields.Integer()
-    week_of_year = fields.Integer()
-    month_of_year = fields.Integer()
     feedback = fields.Nested(FeedbackSchema, allow_none=True)
 
 

@@ -8,6 +8,7 @@ The reads themselves are in tutormax.queries.learning.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -35,9 +36,11 @@ from tutormax.schemas.learning import (
     StudentTimelineSchema,
     StudentTrendSchema,
 )
-from tutormax.web.auth import current_principal, require_scope
+from tutormax.web.auth import current_principal
+from tutormax.web.views import read_view
 
 blp = Blueprint("learning", __name__, url_prefix="/api/v1", description="Learning progress views")
+reads = partial(read_view, blp)
 
 UNKNOWN_CLASS = "Unknown class (or not visible to this key)"
 UNKNOWN_STUDENT_IN_CLASS = "Unknown class, or no event of this student in it (or not visible to this key)"
@@ -65,12 +68,13 @@ def read_visible(read: Callable[[Session], dict], class_id: str | None = None,
 
 @blp.route("/teachers/<string:teacher_id>/classes/<string:class_id>/dashboard")
 class ClassDashboard(MethodView):
-    @require_scope("read")
-    @blp.response(200, ClassDashboardSchema)
-    @blp.alt_response(404, description="The class is not linked to that teacher (or not visible to this key)")
+    @reads(ClassDashboardSchema,
+           not_found="The class is not linked to that teacher (or not visible to this key)")
     def get(self, teacher_id: str, class_id: str):
-        """A teacher's view of one class: rollup, at-risk students (as the risk list), recent activity,
-        mastery by standard."""
+        """A teacher's view of one class: rollup, at-risk students, recent activity, mastery by standard.
+
+        `at_risk_students` is ordered as the risk list: severity (highest first), then student_id.
+        """
         bound = current_principal().teacher_id
         with read_session() as session:
             if (bound is not None and bound != teacher_id) or not class_linked(session, class_id, teacher_id):
@@ -80,9 +84,7 @@ class ClassDashboard(MethodView):
 
 @blp.route("/students/<string:student_id>/mastery")
 class StudentMastery(MethodView):
-    @require_scope("read")
-    @blp.response(200, StudentMasterySchema)
-    @blp.alt_response(404, description="No learning event names this student (or not visible to this key)")
+    @reads(StudentMasterySchema, not_found="No learning event names this student (or not visible to this key)")
     def get(self, student_id: str):
         """Mastery per standard across classes, by standard_id; `[]` for a known student never graded."""
         return read_visible(lambda s: {"student_id": student_id, "mastery": student_mastery(s, student_id)},
@@ -91,10 +93,7 @@ class StudentMastery(MethodView):
 
 @blp.route("/classes/<string:class_id>/students/<string:student_id>/timeline")
 class StudentTimeline(MethodView):
-    @require_scope("read")
-    @blp.arguments(StudentTimelineQuerySchema, location="query")
-    @blp.response(200, StudentTimelineSchema)
-    @blp.alt_response(404, description=UNKNOWN_STUDENT_IN_CLASS)
+    @reads(StudentTimelineSchema, StudentTimelineQuerySchema, not_found=UNKNOWN_STUDENT_IN_CLASS)
     def get(self, args: dict, class_id: str, student_id: str):
         """The student's learning events in the class, newest first."""
         return read_visible(lambda s: {"student_id": student_id, "class_id": class_id,
@@ -104,35 +103,33 @@ class StudentTimeline(MethodView):
 
 @blp.route("/classes/<string:class_id>/risk")
 class ClassRisk(MethodView):
-    @require_scope("read")
-    @blp.arguments(ClassRiskQuerySchema, location="query")
-    @blp.response(200, ClassRiskSchema)
-    @blp.alt_response(404, description=UNKNOWN_CLASS)
+    @reads(ClassRiskSchema, ClassRiskQuerySchema, not_found=UNKNOWN_CLASS)
     def get(self, args: dict, class_id: str):
-        """The triage of the class: students with at least one reason, by severity (highest first), then
-        student_id, with the figures and a sentence behind each reason; `priority` keeps one priority."""
+        """The class's triage: the students with at least one risk reason.
+
+        Ordered by severity (highest first), then student_id, each with the figures and one sentence
+        behind each reason; `priority` keeps the students of one priority.
+        """
         return read_visible(lambda s: {"class_id": class_id,
                                        "students": class_risk(s, class_id, args.get("priority"))}, class_id)
 
 
 @blp.route("/classes/<string:class_id>/trend")
 class ClassTrend(MethodView):
-    @require_scope("read")
-    @blp.response(200, ClassTrendSchema)
-    @blp.alt_response(404, description=UNKNOWN_CLASS)
+    @reads(ClassTrendSchema, not_found=UNKNOWN_CLASS)
     def get(self, class_id: str):
-        """Weekly mean of the latest grade of each graded pair (ISO weeks of the UTC instant), the last
-        12 weeks that have grades, oldest first."""
+        """Weekly mean of the latest grade of each graded pair of the class.
+
+        By ISO week of the grade's UTC instant, the last 12 weeks that have grades, oldest first.
+        """
         return read_visible(lambda s: {"class_id": class_id, "weeks": class_trend(s, class_id)}, class_id)
 
 
 @blp.route("/classes/<string:class_id>/students/<string:student_id>/trend")
 class StudentTrend(MethodView):
-    @require_scope("read")
-    @blp.response(200, StudentTrendSchema)
-    @blp.alt_response(404, description=UNKNOWN_STUDENT_IN_CLASS)
+    @reads(StudentTrendSchema, not_found=UNKNOWN_STUDENT_IN_CLASS)
     def get(self, class_id: str, student_id: str):
-        """The class trend restricted to one student's pairs, oldest week first."""
+        """The class trend of one student's pairs, oldest week first."""
         return read_visible(lambda s: {"class_id": class_id, "student_id": student_id,
                                        "weeks": class_trend(s, class_id, student_id)}, class_id, student_id)
 

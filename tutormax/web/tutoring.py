@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -27,9 +28,11 @@ from tutormax.schemas.tutoring import (
     TutorSchema,
     TutorSessionsSchema,
 )
-from tutormax.web.auth import current_principal, require_scope
+from tutormax.web.auth import current_principal
+from tutormax.web.views import read_view
 
 blp = Blueprint("tutoring", __name__, url_prefix="/api/v1/tutors", description="Tutors and their performance")
+reads = partial(read_view, blp)
 
 
 def require_tutor_reader() -> None:
@@ -50,12 +53,13 @@ def read_tutor(query: Callable[..., dict | None], tutor_id: str, *args: object) 
 
 @blp.route("")
 class TutorRoster(MethodView):
-    @require_scope("read")
-    @blp.arguments(RosterQuerySchema, location="query")
-    @blp.response(200, TutorRosterSchema)
+    @reads(TutorRosterSchema, RosterQuerySchema)
     def get(self, args: dict):
-        """The tutor roster: each window's tier and key metrics, the 30-day red flags; `tier` and `sort` use the
-        30-day window, `q` matches the id or name (case-insensitive substring)."""
+        """The tutor roster: each window's tier and key metrics, and the 30-day red flags.
+
+        `tier` and `sort` use the 30-day window; `q` matches the id or the name (case-insensitive substring,
+        `%` and `_` match themselves); `total` counts every match.
+        """
         require_tutor_reader()
         with read_session() as session:
             return tutor_roster(session, **args)
@@ -63,8 +67,7 @@ class TutorRoster(MethodView):
 
 @blp.route("/<tutor_id>")
 class TutorRecord(MethodView):
-    @require_scope("read")
-    @blp.response(200, TutorSchema)
+    @reads(TutorSchema)
     def get(self, tutor_id: str):
         """The tutor record with its derived fields."""
         return read_tutor(tutor_record, tutor_id)
@@ -72,20 +75,18 @@ class TutorRecord(MethodView):
 
 @blp.route("/<tutor_id>/metrics")
 class TutorMetricsView(MethodView):
-    @require_scope("read")
-    @blp.arguments(MetricsQuerySchema, location="query")
-    @blp.response(200, TutorMetricsSchema)
+    @reads(TutorMetricsSchema, MetricsQuerySchema)
     def get(self, args: dict, tutor_id: str):
-        """Current metrics per window (`7day`, `30day`, `90day`), or only the `window` asked for."""
-        windows = [args["window"]] if args.get("window") else list(WINDOWS)
-        return read_tutor(tutor_metrics, tutor_id, windows)
+        """Current metrics per window (`7day`, `30day`, `90day`), or only the `window` asked for.
+
+        Each window lists the green and red flags (metric names) its tier was given by.
+        """
+        return read_tutor(tutor_metrics, tutor_id, [args["window"]] if args.get("window") else list(WINDOWS))
 
 
 @blp.route("/<tutor_id>/metrics/history")
 class TutorMetricsHistoryView(MethodView):
-    @require_scope("read")
-    @blp.arguments(HistoryQuerySchema, location="query")
-    @blp.response(200, TutorMetricsHistorySchema)
+    @reads(TutorMetricsHistorySchema, HistoryQuerySchema)
     def get(self, args: dict, tutor_id: str):
         """One row per UTC day of the last `days` days for `window`, oldest first."""
         return read_tutor(tutor_metrics_history, tutor_id, args["window"], args["days"])
@@ -93,9 +94,7 @@ class TutorMetricsHistoryView(MethodView):
 
 @blp.route("/<tutor_id>/sessions")
 class TutorSessionsView(MethodView):
-    @require_scope("read")
-    @blp.arguments(SessionsQuerySchema, location="query")
-    @blp.response(200, TutorSessionsSchema)
+    @reads(TutorSessionsSchema, SessionsQuerySchema)
     def get(self, args: dict, tutor_id: str):
         """The tutor's enriched sessions, newest scheduled_start first, each with its feedback or null."""
         return read_tutor(tutor_sessions, tutor_id, args["limit"])
