@@ -11,6 +11,13 @@ from tests.helpers import post_all, post_event, wait_finished
 DAY = "2026-09-01"  # the day of every event here (learning_event_on_day)
 
 
+def at_risk(dash: dict) -> list[tuple]:
+    """The dashboard's at-risk students as (student_id, reasons, severity, priority), in its order."""
+    rows = [(s["student_id"], s["reasons"], s["severity"], s["priority"]) for s in dash["at_risk_students"]]
+    assert all(set(s) == {"student_id", "reasons", "severity", "priority"} for s in dash["at_risk_students"])
+    return rows
+
+
 def class_a(uid: str) -> tuple[list[dict], list[dict], dict]:
     """Odd class A: 3 students u1–u3, assignments a1–a3 assigned to everyone, teacher tA.
 
@@ -63,10 +70,9 @@ def test_odd_class_dashboard_mastery_risk_and_timeline(client, keys, uid):
     # Severity u3: m 3/3 → 35, c 2/3 − 0 → 13.33; no grade, no mastery → 48.33 → 48, high.
     # u1: t = drop 20/30 → 13.33; m 0, c 0; mean mastery (S1 0.9 + S2 0.7)/2 = 0.8 ≥ 0.7 → 13, low.
     # (u2 has severity 12 from m 1/3 but no reason: not listed.) Highest severity first.
-    assert dash["at_risk_students"] == [
-        {"student_id": p("u3"), "reasons": ["missing_submissions", "completion_below_median"], "severity": 48,
-         "priority": "high"},
-        {"student_id": p("u1"), "reasons": ["score_trend_down"], "severity": 13, "priority": "low"},
+    assert at_risk(dash) == [
+        (p("u3"), ["missing_submissions", "completion_below_median"], 48, "high"),
+        (p("u1"), ["score_trend_down"], 13, "low"),
     ]
     # S1: u1 latest 90 (10:00) → 0.9, u2 latest 75 (12:00) → 0.75; mean 0.825 over 2.
     # S2: u1 latest 70 (11:00Z) → 0.7, u2 0.75; mean 0.725 over 2.
@@ -173,13 +179,11 @@ def test_even_class_dashboard(client, keys, uid):
     # Severities (nobody has two standards, so no mastery part):
     # v3: m 1/1 → 35, c .35 → 7 → 42, high. v2: m 1/2 → 17.5, t min(1, 30/30) → 20 → 37.5 → 38 (half up).
     # v1: m 4/5 → 28, c .35 − .2 → 3 → 31. v4: t 5/30 → 3.33 → 3, low.
-    assert dash["at_risk_students"] == [
-        {"student_id": p("v3"), "reasons": ["missing_submissions", "completion_below_median"], "severity": 42,
-         "priority": "high"},
-        {"student_id": p("v2"), "reasons": ["score_trend_down"], "severity": 38, "priority": "medium"},
-        {"student_id": p("v1"), "reasons": ["missing_submissions", "completion_below_median"], "severity": 31,
-         "priority": "medium"},
-        {"student_id": p("v4"), "reasons": ["score_trend_down"], "severity": 3, "priority": "low"},
+    assert at_risk(dash) == [
+        (p("v3"), ["missing_submissions", "completion_below_median"], 42, "high"),
+        (p("v2"), ["score_trend_down"], 38, "medium"),
+        (p("v1"), ["missing_submissions", "completion_below_median"], 31, "medium"),
+        (p("v4"), ["score_trend_down"], 3, "low"),
     ]
     # S3: v1 1.0, v2 0.4 (40 at 12:00 is latest), v4 0.85 → 2.25/3 = 0.75 over 3; S4: v4 0.85 over 1.
     assert [(m["standard_id"], m["students"]) for m in dash["mastery_by_standard"]] == [(p("S3"), 3), (p("S4"), 1)]
@@ -210,6 +214,5 @@ def test_recent_activity_keeps_twenty_newest(client, keys, uid):
     # Assigned 25, nothing graded: completion 0, no average; missing 25 ≥ 3; alone, rate 0 = median.
     # Severity: m 25/25 → 35 alone → medium.
     assert (dash["completion_rate"], dash["average_score"]) == (0.0, None)
-    assert dash["at_risk_students"] == [{"student_id": f"{uid}-w1", "reasons": ["missing_submissions"],
-                                         "severity": 35, "priority": "medium"}]
+    assert at_risk(dash) == [(f"{uid}-w1", ["missing_submissions"], 35, "medium")]
     assert dash["mastery_by_standard"] == []

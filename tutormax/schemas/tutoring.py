@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from tutormax.models.tutoring import SessionFeedback, Tutor, TutoringSession
+from tutormax.models.tutoring import METRIC_FIELDS, SessionFeedback, Tutor, TutoringSession, TutorMetrics
 from tutormax.rules.tutoring import TIER_METRICS, TIERS, WINDOWS
 from tutormax.schemas.common import (
     NUMBER_LIMIT,
@@ -120,11 +120,12 @@ _COLUMN_FIELDS = ((sa.Boolean, fields.Boolean), (sa.Integer, fields.Integer), (s
                   (sa.DateTime, fields.DateTime), (sa.String, fields.String))
 
 
-def column_fields(model: type, names: Sequence[str]) -> dict[str, fields.Field]:
-    """Response fields for `names`, columns of `model`: typed like the column, nullable where it is."""
+def column_fields(model: type, names: Sequence[str], nullable: bool | None = None) -> dict[str, fields.Field]:
+    """Response fields for `names`, columns of `model`: typed like the column, nullable where it is
+    (or, with `nullable=True`, everywhere: values that may not exist yet)."""
     columns = model.__table__.columns
     return {name: next(field for kind, field in _COLUMN_FIELDS if isinstance(columns[name].type, kind))(
-        allow_none=columns[name].nullable) for name in names}
+        allow_none=columns[name].nullable if nullable is None else nullable) for name in names}
 
 
 # The columns the API returns as they are stored (queries.tutoring reads the same names).
@@ -140,6 +141,9 @@ FEEDBACK_COLUMNS = ("feedback_id", "session_id", "tutor_id", "student_id", "over
                     "would_recommend", "free_text_feedback", "is_positive", "is_poor", "avg_category_rating",
                     "category_variance", "has_text_feedback", "feedback_delay_hours")
 _LOCAL_TIME = "RFC 3339 with the offset it was sent with"
+# The metric values (the tier aside), and the key ones the roster shows for each window.
+METRIC_VALUES = tuple(name for name in METRIC_FIELDS if name != "performance_tier")
+ROSTER_METRICS = ("total_sessions_scheduled", *TIER_METRICS)
 
 
 class TutorSchema(Schema.from_dict(column_fields(Tutor, TUTOR_COLUMNS), name="TutorColumns")):
@@ -151,30 +155,24 @@ class TutorSchema(Schema.from_dict(column_fields(Tutor, TUTOR_COLUMNS), name="Tu
     updated_at = fields.DateTime(metadata={"description": "Timestamp of the event that last changed the record"})
 
 
-class RosterWindowSchema(Schema):
-    """A window's tier and key metrics; null where the formula has no data (or before the first run)."""
-
-    performance_tier = fields.String(allow_none=True, metadata={"enum": list(TIERS)})
-    total_sessions_scheduled = fields.Integer(allow_none=True)
-    avg_rating = fields.Float(allow_none=True)
-    first_session_success_rate = fields.Float(allow_none=True)
-    reschedule_rate = fields.Float(allow_none=True)
-    no_show_count = fields.Integer(allow_none=True)
-    engagement_score = fields.Float(allow_none=True)
-    learning_objectives_met_pct = fields.Float(allow_none=True)
-
-
+# A window's metrics are all null until its first run.
+_TIER = fields.String(allow_none=True, metadata={"enum": list(TIERS)})
 _FLAGS = ("Metric names of the SPEC tier table ({}), in the table's order: what gave the tier; "
           "null before the first run").format(", ".join(TIER_METRICS))
 
 
-class WindowMetricsSchema(RosterWindowSchema):
+class RosterWindowSchema(Schema.from_dict(column_fields(TutorMetrics, ROSTER_METRICS, nullable=True),
+                                          name="RosterWindowColumns")):
+    """A window's tier and key metrics; null where the formula has no data (or before the first run)."""
+
+    performance_tier = _TIER
+
+
+class WindowMetricsSchema(Schema.from_dict(column_fields(TutorMetrics, METRIC_VALUES, nullable=True),
+                                           name="WindowMetricsColumns")):
     """SPEC §3.3 metrics of one window; null where the formula has no data (or before the first run)."""
 
-    sessions_completed = fields.Integer(allow_none=True)
-    first_sessions_count = fields.Integer(allow_none=True)
-    reschedule_count = fields.Integer(allow_none=True)
-    response_time_avg_minutes = fields.Float(allow_none=True)
+    performance_tier = _TIER
     green_flags = fields.List(fields.String(), allow_none=True, metadata={"description": _FLAGS})
     red_flags = fields.List(fields.String(), allow_none=True, metadata={"description": _FLAGS})
     computed_at = fields.DateTime(allow_none=True)
@@ -211,8 +209,7 @@ class SessionsQuerySchema(Schema):
     limit = Limit(50, 500)
 
 
-# The metrics of each roster window, and what `sort` may name (all of the 30-day window).
-ROSTER_METRICS = ("total_sessions_scheduled", *TIER_METRICS)
+# What `sort` may name (a metric of the 30-day window, or the id).
 ROSTER_SORTS = ("tutor_id", *ROSTER_METRICS)
 
 
