@@ -200,6 +200,9 @@ def test_metrics_list_the_flags_behind_the_tier(client, keys, roster_tutors):
     ("limit=501", {"limit"}),
     ("offset=-1", {"offset"}),
     ("sort=charm&tier=Great&limit=0&offset=-1", {"sort", "tier", "limit", "offset"}),
+    # A NUL cannot be compared by PostgreSQL; 200 characters is the most a search holds.
+    ("q=a%00b", {"q"}),
+    ("q=" + "x" * 201, {"q"}),
 ])
 def test_roster_bad_arguments_are_422_per_field(client, keys, query, errors):
     response = client.get(f"/api/v1/tutors?{query}", headers=auth(keys["reader"]))
