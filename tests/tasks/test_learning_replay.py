@@ -3,7 +3,7 @@
 A random mix of learning events is posted to a fresh class in a random order, in
 random batches, with random duplicates; the same events are posted once, in
 timestamp order, to another fresh class with other students. Every view (dashboard,
-mastery, risk, timeline) must be the same up to the ids, and `rebuild` must give
+mastery, risk, timeline, trends) must be the same up to the ids, and `rebuild` must give
 back exactly what incremental processing produced.
 """
 
@@ -77,10 +77,11 @@ def post(client, keys, bodies: list[dict]) -> list[int]:
 def views(client, keys, prefix: str) -> str:
     """Every learning view of the class and its students, with `prefix` replaced by a placeholder."""
     paths = [f"/api/v1/teachers/{prefix}-t/classes/{prefix}-class/dashboard",
-             f"/api/v1/classes/{prefix}-class/risk"]
+             f"/api/v1/classes/{prefix}-class/risk", f"/api/v1/classes/{prefix}-class/trend"]
     for k in range(STUDENTS):
         paths += [f"/api/v1/students/{prefix}-s{k}/mastery",
-                  f"/api/v1/classes/{prefix}-class/students/{prefix}-s{k}/timeline?limit=500"]
+                  f"/api/v1/classes/{prefix}-class/students/{prefix}-s{k}/timeline?limit=500",
+                  f"/api/v1/classes/{prefix}-class/students/{prefix}-s{k}/trend"]
     seen = {}
     for path in paths:
         response = client.get(path, headers=auth(keys["reader"]))

@@ -202,6 +202,8 @@ OFFSET_PAST_INT32 = bad_query({"offset": ["Must be greater than or equal to 0 an
     ("GET", "/api/v1/tutors/%00/metrics", "reader", 404, NOT_FOUND),
     ("GET", "/api/v1/tutors/%00", "reader", 404, NOT_FOUND),
     ("GET", "/api/v1/classes/c%00/risk", "reader", 404, NOT_FOUND),
+    ("GET", "/api/v1/classes/c%00/trend", "reader", 404, NOT_FOUND),
+    ("GET", "/api/v1/classes/c1/students/s%00/trend", "reader", 404, NOT_FOUND),
     ("GET", "/api/v1/classes/c1/students/s%00/timeline", "reader", 404, NOT_FOUND),
     ("GET", "/api/v1/teachers/t%00/classes/c1/dashboard", "reader", 404, NOT_FOUND),
     ("GET", "/internal/v1/batches/%00/status", "internal", 404, NOT_FOUND),

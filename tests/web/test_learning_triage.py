@@ -104,6 +104,13 @@ def test_a_grade_in_another_class_moves_the_triage(client, keys, uid):
     risk_a = get(client, keys["reader"], f"/api/v1/classes/{uid}-A/risk")["students"][0]["details"]
     assert (risk_a["mean_mastery"], risk_a["mastery_standards"]) == (0.55, 2)
 
+    # A rebuild recomputes every class from the event log: the same triage.
+    from tutormax.tasks.learning import rebuild_learning
+
+    before = [triage(client, keys, uid, c) for c in ("A", "B")]
+    rebuild_learning()
+    assert [triage(client, keys, uid, c) for c in ("A", "B")] == before
+
 
 def test_risk_and_trend_of_another_teachers_class_are_404(client, keys, uid):
     from tutormax.web.auth import create_api_key
@@ -111,11 +118,13 @@ def test_risk_and_trend_of_another_teachers_class_are_404(client, keys, uid):
     wait_finished(client, keys["reader"], post_all(client, keys, [
         ev(uid, "g1", "graded", "u1", "A", "a1", ["S1"], "09:00:00", 40, teacher="tA")]))
     mine, other = (create_api_key(f"teacher-{t}", ["read"], teacher_id=f"{uid}-{t}") for t in ("tA", "tX"))
-    for path in (f"/api/v1/classes/{uid}-A/risk", f"/api/v1/classes/{uid}-A/trend",
-                 f"/api/v1/classes/{uid}-A/students/{uid}-u1/trend"):
+    # Not yours and unknown get the same answer.
+    for path, message in ((f"/api/v1/classes/{uid}-A/risk", f"No class {uid}-A."),
+                          (f"/api/v1/classes/{uid}-A/trend", f"No class {uid}-A."),
+                          (f"/api/v1/classes/{uid}-A/students/{uid}-u1/trend",
+                           f"No events of student {uid}-u1 in class {uid}-A.")):
         assert client.get(path, headers=auth(mine)).status_code == 200, path
-        response = client.get(path, headers=auth(other))
-        assert response.status_code == 404, path
-        assert response.get_json()["message"] == f"No class {uid}-A."
-    # Unknown to everyone: the same answer.
-    assert client.get(f"/api/v1/classes/{uid}-nope/risk", headers=auth(keys["reader"])).status_code == 404
+        for key, path_asked in ((other, path), (keys["reader"], path.replace(f"{uid}-A", f"{uid}-nope"))):
+            response = client.get(path_asked, headers=auth(key))
+            assert response.status_code == 404, path_asked
+            assert response.get_json()["message"] == message.replace(f"{uid}-A", path_asked.split("/")[4])

@@ -1,9 +1,10 @@
 """Learning-progress reads (SPEC §3.1, §4): the class dashboard, mastery, timelines, triage, trends, page data.
 
 Visibility is an argument: `teacher_id=None` sees every class; a teacher id sees only
-the classes linked to that teacher and the students in them (`class_visible`,
-`student_visible`). Reads of one class (`class_dashboard`, `class_risk`, `class_trend`,
-`student_timeline`, …) expect the caller to have checked `class_visible` first.
+the classes linked to that teacher and the students in them. The triage and trend reads
+(`class_triage`, `class_trend`) take it and answer None for "unknown" and "not yours" alike
+(one 404); the older reads of one class (`class_dashboard`, `class_risk`, `student_timeline`, …)
+expect the caller to have checked `class_visible` (or `class_student_visible`) first.
 
 Ids that break ties in an order (`student_id` in the risk list) compare by code point
 (`COLLATE "C"`), whatever the database's locale.
@@ -173,16 +174,30 @@ def class_risk(session: Session, class_id: str, priority: str | None = None) -> 
              "priority": r.priority, "explanations": list(r.explanations)} for r in rows]
 
 
-def student_in_class(session: Session, class_id: str, student_id: str) -> bool:
-    """The student has a learning event in the class."""
-    return bool(session.scalar(select(exists().where(
+def class_triage(session: Session, class_id: str, teacher_id: str | None, priority: str | None = None
+                 ) -> list[dict] | None:
+    """The risk list of `class_risk`, or None when the class is unknown or not visible to `teacher_id`."""
+    return class_risk(session, class_id, priority) if class_visible(session, class_id, teacher_id) else None
+
+
+def class_student_visible(session: Session, class_id: str, student_id: str, teacher_id: str | None) -> bool:
+    """The class is visible to `teacher_id` and the student has a learning event in it."""
+    return class_visible(session, class_id, teacher_id) and bool(session.scalar(select(exists().where(
         LearningClassStudent.class_id == class_id, LearningClassStudent.student_id == student_id))))
 
 
-def class_trend(session: Session, class_id: str, student_id: str | None = None) -> list[dict]:
+def class_trend(session: Session, class_id: str, teacher_id: str | None, student_id: str | None = None
+                ) -> list[dict] | None:
     """SPEC §3.1 trend of the class (or of one student in it): per ISO week (of the UTC instant) of each
-    graded pair's latest grade, the mean of those grades and how many, over the last 12 weeks that have
-    grades, oldest first. A regrade moves its pair to the regrade's week."""
+    graded pair's latest grade, `week`, the mean of those grades (`average_score`) and how many (`grades`),
+    over the last 12 weeks that have grades, oldest first. A regrade moves its pair to the regrade's week.
+
+    None when the class is unknown or not visible to `teacher_id`, or the student has no event in it.
+    """
+    visible = (class_visible(session, class_id, teacher_id) if student_id is None
+               else class_student_visible(session, class_id, student_id, teacher_id))
+    if not visible:
+        return None
     week = cast(func.date_trunc("week", func.timezone("UTC", LearningPair.grade_at)), Date).label("week")
     query = (select(week, func.count(), func.sum(LearningPair.grade_score))
              .where(LearningPair.class_id == class_id, LearningPair.grade_event_pk.is_not(None)))

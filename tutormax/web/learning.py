@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import TypeVar
 
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -18,10 +19,9 @@ from tutormax.db import read_session
 from tutormax.queries.learning import (
     class_dashboard,
     class_linked,
-    class_risk,
+    class_student_visible,
     class_trend,
-    class_visible,
-    student_in_class,
+    class_triage,
     student_mastery,
     student_timeline,
     student_visible,
@@ -44,26 +44,17 @@ reads = partial(read_view, blp)
 
 UNKNOWN_CLASS = "Unknown class (or not visible to this key)"
 UNKNOWN_STUDENT_IN_CLASS = "Unknown class, or no event of this student in it (or not visible to this key)"
+T = TypeVar("T")
 
 
-def visible(session: Session, class_id: str | None = None, student_id: str | None = None) -> None:
-    """404 unless the class (and the student in it), or the student alone, has learning events the caller may see."""
-    teacher_id = current_principal().teacher_id
-    if class_id is None:
-        if not student_visible(session, student_id, teacher_id):
-            abort(404, message=f"No student {student_id}.")
-    elif not class_visible(session, class_id, teacher_id):
-        abort(404, message=f"No class {class_id}.")
-    elif student_id is not None and not student_in_class(session, class_id, student_id):
-        abort(404, message=f"No events of student {student_id} in class {class_id}.")
-
-
-def read_visible(read: Callable[[Session], dict], class_id: str | None = None,
-                 student_id: str | None = None) -> dict:
-    """`read(session)` in a read session, once `visible` allows the class and/or student."""
+def answer(read: Callable[[Session, str | None], T | None], missing: str) -> T:
+    """`read(session, teacher_id of the caller's key)` in a read session; 404 saying `missing` when it
+    answers None (unknown and not visible alike)."""
     with read_session() as session:
-        visible(session, class_id, student_id)
-        return read(session)
+        result = read(session, current_principal().teacher_id)
+    if result is None:
+        abort(404, message=missing)
+    return result
 
 
 @blp.route("/teachers/<string:teacher_id>/classes/<string:class_id>/dashboard")
@@ -87,8 +78,8 @@ class StudentMastery(MethodView):
     @reads(StudentMasterySchema, not_found="No learning event names this student (or not visible to this key)")
     def get(self, student_id: str):
         """Mastery per standard across classes, by standard_id; `[]` for a known student never graded."""
-        return read_visible(lambda s: {"student_id": student_id, "mastery": student_mastery(s, student_id)},
-                            student_id=student_id)
+        return answer(lambda s, teacher: {"student_id": student_id, "mastery": student_mastery(s, student_id)}
+                      if student_visible(s, student_id, teacher) else None, f"No student {student_id}.")
 
 
 @blp.route("/classes/<string:class_id>/students/<string:student_id>/timeline")
@@ -96,9 +87,11 @@ class StudentTimeline(MethodView):
     @reads(StudentTimelineSchema, StudentTimelineQuerySchema, not_found=UNKNOWN_STUDENT_IN_CLASS)
     def get(self, args: dict, class_id: str, student_id: str):
         """The student's learning events in the class, newest first."""
-        return read_visible(lambda s: {"student_id": student_id, "class_id": class_id,
-                                       "events": student_timeline(s, class_id, student_id, args["limit"])},
-                            class_id, student_id)
+        return answer(lambda s, teacher: {
+            "student_id": student_id, "class_id": class_id,
+            "events": student_timeline(s, class_id, student_id, args["limit"]),
+        } if class_student_visible(s, class_id, student_id, teacher) else None,
+            f"No events of student {student_id} in class {class_id}.")
 
 
 @blp.route("/classes/<string:class_id>/risk")
@@ -110,8 +103,9 @@ class ClassRisk(MethodView):
         Ordered by severity (highest first), then student_id, each with the figures and one sentence
         behind each reason; `priority` keeps the students of one priority.
         """
-        return read_visible(lambda s: {"class_id": class_id,
-                                       "students": class_risk(s, class_id, args.get("priority"))}, class_id)
+        students = answer(lambda s, teacher: class_triage(s, class_id, teacher, args.get("priority")),
+                          f"No class {class_id}.")
+        return {"class_id": class_id, "students": students}
 
 
 @blp.route("/classes/<string:class_id>/trend")
@@ -122,7 +116,8 @@ class ClassTrend(MethodView):
 
         By ISO week of the grade's UTC instant, the last 12 weeks that have grades, oldest first.
         """
-        return read_visible(lambda s: {"class_id": class_id, "weeks": class_trend(s, class_id)}, class_id)
+        weeks = answer(lambda s, teacher: class_trend(s, class_id, teacher), f"No class {class_id}.")
+        return {"class_id": class_id, "weeks": weeks}
 
 
 @blp.route("/classes/<string:class_id>/students/<string:student_id>/trend")
@@ -130,8 +125,9 @@ class StudentTrend(MethodView):
     @reads(StudentTrendSchema, not_found=UNKNOWN_STUDENT_IN_CLASS)
     def get(self, class_id: str, student_id: str):
         """The class trend of one student's pairs, oldest week first."""
-        return read_visible(lambda s: {"class_id": class_id, "student_id": student_id,
-                                       "weeks": class_trend(s, class_id, student_id)}, class_id, student_id)
+        weeks = answer(lambda s, teacher: class_trend(s, class_id, teacher, student_id),
+                       f"No events of student {student_id} in class {class_id}.")
+        return {"class_id": class_id, "student_id": student_id, "weeks": weeks}
 
 
 api_blueprints = [blp]
