@@ -220,11 +220,14 @@ def test_tutor_page_metrics_table_history_chart_and_teacher_403(app, client, key
     assert page.status_code == 200
     metrics = {row[0]: row[1:] for row in texts(table(html, "metrics"))}
     assert metrics["Metric"] == ["7day", "30day", "90day"]
-    assert metrics["Performance tier"] == ["Needs Attention"] * 3
-    assert metrics["Average rating (1–5)"] == ["4.5"] * 3
-    assert metrics["Engagement score (0–100)"] == ["52"] * 3
-    assert metrics["First-session success"] == ["100%"] * 3
-    assert metrics["Tutor reschedule rate"] == ["0%"] * 3
+    # The page marks each flag the tier counted (the metrics' green_flags / red_flags).
+    assert metrics["Performance tier"] == ["Needs Attention 1 red · 5 green"] * 3
+    assert metrics["Average rating (1–5)"] == ["4.5 green"] * 3
+    assert metrics["Engagement score (0–100)"] == ["52 red"] * 3
+    assert metrics["First-session success"] == ["100% green"] * 3
+    assert metrics["Tutor reschedule rate"] == ["0% green"] * 3
+    assert metrics["No-shows"] == ["0 green"] * 3
+    assert metrics["Learning objectives met"] == ["100% green"] * 3
     assert metrics["Sessions scheduled"] == ["2"] * 3
     # Today's history row of the 30day window is a point on each line chart.
     assert 'aria-label="Average rating, 30day window, daily"' in html
