@@ -7,13 +7,10 @@ The reads themselves are in tutormax.queries.learning.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
-from typing import TypeVar
 
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy.orm import Session
 
 from tutormax.db import read_session
 from tutormax.queries.learning import (
@@ -37,24 +34,13 @@ from tutormax.schemas.learning import (
     StudentTrendSchema,
 )
 from tutormax.web.auth import current_principal
-from tutormax.web.views import read_view
+from tutormax.web.views import answer, read_view
 
 blp = Blueprint("learning", __name__, url_prefix="/api/v1", description="Learning progress views")
 reads = partial(read_view, blp)
 
 UNKNOWN_CLASS = "Unknown class (or not visible to this key)"
 UNKNOWN_STUDENT_IN_CLASS = "Unknown class, or no event of this student in it (or not visible to this key)"
-T = TypeVar("T")
-
-
-def answer(read: Callable[[Session, str | None], T | None], missing: str) -> T:
-    """`read(session, teacher_id of the caller's key)` in a read session; 404 saying `missing` when it
-    answers None (unknown and not visible alike)."""
-    with read_session() as session:
-        result = read(session, current_principal().teacher_id)
-    if result is None:
-        abort(404, message=missing)
-    return result
 
 
 @blp.route("/teachers/<string:teacher_id>/classes/<string:class_id>/dashboard")

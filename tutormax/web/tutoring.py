@@ -29,7 +29,7 @@ from tutormax.schemas.tutoring import (
     TutorSessionsSchema,
 )
 from tutormax.web.auth import current_principal
-from tutormax.web.views import read_view
+from tutormax.web.views import answer, read_view
 
 blp = Blueprint("tutoring", __name__, url_prefix="/api/v1/tutors", description="Tutors and their performance")
 reads = partial(read_view, blp)
@@ -44,11 +44,7 @@ def require_tutor_reader() -> None:
 def read_tutor(query: Callable[..., dict | None], tutor_id: str, *args: object) -> dict:
     """`query(session, tutor_id, *args)` for a key that may read tutors; 404 when the tutor is unknown."""
     require_tutor_reader()
-    with read_session() as session:
-        result = query(session, tutor_id, *args)
-    if result is None:
-        abort(404, message=f"No tutor with id {tutor_id}.")
-    return result
+    return answer(lambda session, _teacher: query(session, tutor_id, *args), f"No tutor with id {tutor_id}.")
 
 
 @blp.route("")

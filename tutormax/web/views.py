@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 from marshmallow import Schema
+from sqlalchemy.orm import Session
 
-from tutormax.web.auth import require_scope
+from tutormax.db import read_session
+from tutormax.web.auth import current_principal, require_scope
+
+T = TypeVar("T")
 
 
 def read_view(blp: Blueprint, response: type[Schema], query: type[Schema] | None = None,
@@ -22,3 +27,13 @@ def read_view(blp: Blueprint, response: type[Schema], query: type[Schema] | None
             view = blp.arguments(query, location="query")(view)
         return require_scope("read")(view)
     return decorate
+
+
+def answer(read: Callable[[Session, str | None], T | None], missing: str) -> T:
+    """`read(session, teacher_id of the caller's key)` in a read session; 404 saying `missing` when it
+    answers None (unknown and not visible alike)."""
+    with read_session() as session:
+        result = read(session, current_principal().teacher_id)
+    if result is None:
+        abort(404, message=missing)
+    return result
