@@ -82,6 +82,22 @@ def horizontal_overflow(page: Page) -> int:
     return page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
 
+def widest(page: Page, limit: int = 5) -> list[str]:
+    """The elements reaching furthest past the viewport's right edge (outside scroll regions), to say why a
+    page scrolls sideways: `tag#id.class → right edge px`."""
+    return page.evaluate("""(limit) => {
+        const width = document.documentElement.clientWidth, found = [];
+        for (const e of document.querySelectorAll("body *")) {
+            if (e.closest(".scroll") && !e.matches(".scroll")) continue;
+            const right = e.getBoundingClientRect().right;
+            if (right > width + 0.5) found.push([right, e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
+                (e.className && typeof e.className === "string" ? "." + e.className.split(" ").join(".") : "")]);
+        }
+        found.sort((a, b) => b[0] - a[0]);
+        return found.slice(0, limit).map(([right, name]) => `${name} → ${Math.round(right)}px`);
+    }""", limit)
+
+
 def tab_to(page: Page, selector: str, max_presses: int = 80) -> int:
     """Press Tab until the focused element matches `selector`; return the presses it took (fails if never)."""
     for presses in range(1, max_presses + 1):
@@ -101,6 +117,6 @@ def focused(page: Page) -> dict:
         const outline = s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0;
         return {tag: e.tagName.toLowerCase(), id: e.id, text: (e.innerText || e.value || "").trim().slice(0, 80),
                 focus_visible: e.matches(":focus-visible"),
-                outline: outline ? `${s.outlineWidth} ${s.outlineStyle}` : "",
+                outline: outline ? `${s.outlineWidth} ${s.outlineStyle} ${s.outlineColor}` : "",
                 box_shadow: s.boxShadow === "none" ? "" : s.boxShadow, indicated: outline || s.boxShadow !== "none"};
     }""")

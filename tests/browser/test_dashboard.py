@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.helpers import check_links, focused, horizontal_overflow, screenshot, sign_in, tab_to
+from tests.browser.helpers import check_links, focused, horizontal_overflow, screenshot, sign_in, tab_to, widest
 from tests.browser.seed import Seed
 
 
@@ -52,10 +52,24 @@ def test_a_teacher_signs_in_and_opens_a_class_and_a_student(page: Page, seeded: 
     assert path_of(page) == f"/dashboard/classes/{seeded.class_id}"
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Class {seeded.class_id}")
     figures = {name: page.locator(f"#{name}").inner_text() for name in
-               ("student-count", "assignment-count", "completion-rate", "average-score", "at-risk-count")}
+               ("student-count", "assignment-count", "completion-rate", "average-score", "attention-count")}
     assert figures == {"student-count": "3", "assignment-count": "2", "completion-rate": "67%",
-                       "average-score": "72.5", "at-risk-count": "2"}
+                       "average-score": "72.5", "attention-count": "1"}
     u1, u2, u3 = seeded.students
+    # Triage first: u3 (severity 55, high) needs attention; u2 (17, low) waits behind a disclosure.
+    attention = page.locator("#attention > li")
+    expect(attention).to_have_count(1)
+    assert " ".join(attention.first.inner_text().split()) == (
+        f"{u3} high priority severity 55 Missing submissions: 2 of 2 assigned pairs not graded "
+        "Completion below class median: completion 0 % vs class median 100 %")
+    expect(page.locator("#watch-list")).to_be_hidden()
+    page.get_by_text("Low priority (1)").click()
+    expect(page.locator("#watch-list > li")).to_have_text([f"{u2} low priority severity 17 Score trending down: "
+                                                           "last grade 50 after 70 (−20)"], use_inner_text=True)
+    # Sorting the grid by S2 (a link) puts u1 (90) before u2 (50) and the unassessed u3 last.
+    page.get_by_role("link", name=f"{seeded.prefix}-S2").click()
+    page.get_by_role("link", name=f"{seeded.prefix}-S2").click()  # a second click sorts descending
+    expect(page.locator("#mastery-grid tbody th")).to_have_text([u1, u2, u3])
     links = check_links(page)
     for student in (u2, u3):
         assert f"/dashboard/classes/{seeded.class_id}/students/{student}" in links
@@ -79,13 +93,29 @@ def test_a_manager_signs_in_and_opens_a_tutor_a_class_and_a_student(page: Page, 
     check_links(page)
     screenshot(page, "manager-home")
 
-    page.get_by_label("Tutor id").fill(seeded.tutor_id)
-    page.get_by_role("button", name="Open tutor page").click()
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Tutors").click()
+    page.wait_for_url("**/dashboard/tutors")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tutors")
+    page.get_by_label("Search id or name").fill(seeded.tutor_name.upper())
+    page.get_by_role("button", name="Show").click()
+    rows = page.locator("#roster tbody tr")
+    expect(rows).to_have_count(1)
+    # Engagement 52 < 60 is the 30-day window's one red flag, marked in its cell.
+    red = rows.first.locator("td.flag-red")
+    expect(red).to_have_count(1)
+    assert " ".join(red.inner_text().split()) == "52 red"
+    check_links(page)
+    screenshot(page, "manager-roster")
+
+    rows.first.get_by_role("link", name=seeded.tutor_id).click()
     page.wait_for_url(f"**/dashboard/tutors/{seeded.tutor_id}")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Tutor {seeded.tutor_id} {seeded.tutor_name}")
-    # 5 green flags and engagement 52 (red) in every window → Needs Attention.
+    # 5 green flags and engagement 52 (red) in every window → Needs Attention, and the page says which.
     tier = page.locator("#metrics tr").filter(has=page.get_by_role("rowheader", name="Performance tier", exact=True))
-    assert cells(tier) == ["Performance tier"] + ["Needs Attention"] * 3
+    assert cells(tier) == ["Performance tier"] + ["Needs Attention 1 red · 5 green"] * 3
+    engagement = page.locator("#metrics tr").filter(
+        has=page.get_by_role("rowheader", name="Engagement score (0–100)", exact=True))
+    expect(engagement.locator("td.flag-red")).to_have_count(3)
     check_links(page)
     screenshot(page, "manager-tutor")
 
@@ -116,11 +146,24 @@ def test_the_first_tab_reaches_the_skip_link_which_moves_to_the_content(page: Pa
 @pytest.mark.parametrize("viewport_width", [390])
 def test_no_page_scrolls_sideways_on_a_phone(page: Page, seeded: Seed, manager_key: str):
     sign_in(page, manager_key)
-    paths = ["/dashboard/", f"/dashboard/classes/{seeded.class_id}",
-             f"/dashboard/classes/{seeded.class_id}/students/{seeded.reader_id}",
-             f"/dashboard/tutors/{seeded.tutor_id}"]
+    pages = {"home": "/dashboard/", "roster": "/dashboard/tutors", "class": f"/dashboard/classes/{seeded.class_id}",
+             "student": f"/dashboard/classes/{seeded.class_id}/students/{seeded.reader_id}",
+             "tutor": f"/dashboard/tutors/{seeded.tutor_id}"}
+    paths = list(pages.values())
     overflow = {}
-    for path in paths:
+    for name, path in pages.items():
         page.goto(path)
         overflow[path] = horizontal_overflow(page)
+        screenshot(page, f"phone-{name}")
+        assert overflow[path] == 0, (path, widest(page))
     assert overflow == dict.fromkeys(paths, 0)
+
+
+@pytest.mark.parametrize("viewport_width", [1280])
+def test_the_keyboard_reaches_the_mastery_grid_and_scrolls_it(page: Page, seeded: Seed, teacher_key: str):
+    sign_in(page, teacher_key, f"/dashboard/classes/{seeded.class_id}")
+    assert tab_to(page, "#mastery-grid-region") > 0
+    region = focused(page)
+    assert (region["id"], region["focus_visible"], region["indicated"]) == ("mastery-grid-region", True, True)
+    # The focus ring: 3 px, the ink color (#1d2329: 15.6:1 on white, WCAG asks 3:1).
+    assert region["outline"] == "3px solid rgb(29, 35, 41)"

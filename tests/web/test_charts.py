@@ -102,3 +102,27 @@ def test_empty_charts_say_so():
         root = parse(svg)
         assert root.find(f"{SVG}text").text == "No data yet"
         assert re.search(r'aria-label="x"', svg)
+
+
+def test_series_chart_draws_one_line_per_series_with_a_legend_and_breaks_on_nulls():
+    weeks = ["2026-W40", "2026-W41", "2026-W42"]
+    svg = charts.series_chart(weeks, [("Student", [50.0, None, 100.0]), ("Class", [60.0, 70.0, 80.0])],
+                              title="Scores")
+    root = parse(svg)
+    # Plot width 400 − 40 − 12 = 348 over 2 steps → x = 40, 214, 388; height 220 − 30 − 30 = 160 from y = 30:
+    # 60 → 30 + 160 − 96 = 94, 70 → 78, 80 → 62; the student's null leaves two lone points, no line.
+    lines = [p.get("points") for p in root.iter(f"{SVG}polyline")]
+    assert lines == ["40.0,94.0 214.0,78.0 388.0,62.0"]
+    titles = [c.find(f"{SVG}title").text for c in root.iter(f"{SVG}circle")]
+    assert titles == ["Student, 2026-W40: 50", "Student, 2026-W42: 100",
+                      "Class, 2026-W40: 60", "Class, 2026-W41: 70", "Class, 2026-W42: 80"]
+    assert root.find(f"{SVG}desc").text == ("Student: 2026-W40 50, 2026-W41 —, 2026-W42 100; "
+                                            "Class: 2026-W40 60, 2026-W41 70, 2026-W42 80")
+    legend = [t.text for t in root.iter(f"{SVG}text") if t.get("y") == "16"]
+    assert legend == ["Student", "Class"]
+
+
+def test_series_chart_without_any_value_says_so():
+    root = parse(charts.series_chart(["2026-W40"], [("Class", [None])], title="x"))
+    assert root.find(f"{SVG}text").text == "No data yet"
+    assert parse(charts.series_chart([], [], title="x")).find(f"{SVG}text").text == "No data yet"

@@ -5,6 +5,7 @@ Expected values are worked out by hand from SPEC §3.1–3.3 in the comments.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 
@@ -48,6 +49,13 @@ def table(html: str, table_id: str) -> list[list[tuple[str, str, str]]]:
     parser.feed(html)
     assert parser.rows, f"no table #{table_id}"
     return parser.rows
+
+
+def triage_items(html: str, list_id: str) -> list[str]:
+    """The text of each item of the triage list with that id, whitespace collapsed."""
+    body = html.split(f'id="{list_id}"', 1)[1].split("</ol>", 1)[0]
+    items = [item.split(">", 1)[1] for item in body.split('<li class="priority-')[1:]]
+    return [" ".join(re.sub(r"<[^>]+>", "", item).split()) for item in items]
 
 
 def texts(rows: list[list[tuple[str, str, str]]]) -> list[list[str]]:
@@ -111,7 +119,7 @@ def test_teacher_pages_class_grid_student_and_access(app, client, keys, uid):
     assert "Your classes" in home and f"(teacher {uid}-tA)" in home
     # Only class A: 3 students, 67% complete, average 72.5, 2 at risk; no tutor form for a teacher.
     assert f"{uid}-A</a>" in home and f"{uid}-B" not in home
-    assert "Open tutor page" not in home
+    assert "The tutor roster" not in home and "Tutors</a>" not in home
     assert [r[:5] for r in texts(table(home, "classes"))[1:]] == [[f"{uid}-A", "3", "67%", "72.5", "2"]]
     # A page past the end shows the last (here the only) page instead of failing.
     assert f"{uid}-A</a>" in teacher.get(f"/dashboard/?page={10 ** 20}").get_data(as_text=True)
@@ -122,15 +130,27 @@ def test_teacher_pages_class_grid_student_and_access(app, client, keys, uid):
     page = teacher.get(f"/dashboard/classes/{uid}-A")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
+    # Triage (SPEC §3.1), severity = 100 × (0.35·m + 0.20·t + 0.20·c + 0.25·k):
+    # u3: m = 2/2 = 1, t = 0 (no grade), c = median 1 − rate 0 = 1, k = 0 (no standard graded)
+    #     → 35 + 20 = 55: high, leads "needs attention".
+    # u2: m = 0, t = min(1, (70 − 50)/30) = 2/3, c = 0 (rate 1 = median), k = (0.7 − (0.7 + 0.5)/2)/0.7 = 1/7
+    #     (mean mastery 0.6 is not below 0.6: no low_mastery reason) → 13.33 + 3.57 = 16.9 → 17: low priority.
     for figure, value in (("student-count", "3"), ("assignment-count", "2"), ("completion-rate", "67%"),
-                          ("average-score", "72.5"), ("at-risk-count", "2")):
+                          ("average-score", "72.5"), ("attention-count", "1")):
         assert f'id="{figure}">{value}</span>' in html, figure
-    assert texts(table(html, "at-risk"))[1:] == [
-        [f"{uid}-u2", "Score trending down (70 → 50)"],
-        [f"{uid}-u3", "Missing submissions (2 of 2 not graded) Completion below class median (0% vs. median 100%)"],
-    ]
+    assert triage_items(html, "attention") == [
+        f"{uid}-u3 high priority severity 55 Missing submissions: 2 of 2 assigned pairs not graded "
+        "Completion below class median: completion 0 % vs class median 100 %"]
+    assert triage_items(html, "watch-list") == [
+        f"{uid}-u2 low priority severity 17 Score trending down: last grade 50 after 70 (−20)"]
+    # The page leads with triage, then the grid, then the trend.
+    assert html.index('id="attention"') < html.index('id="mastery-grid"') < html.index('id="class-trend"')
+    # All grades fall on Monday 2026-10-05, ISO week 2026-W41: latest per pair 80, 90, 70, 50 → mean 72.5.
+    assert texts(table(html, "class-trend"))[1:] == [["2026-W41", "72.5", "4"]]
     grid = table(html, "mastery-grid")
-    assert texts(grid)[0] == ["Student", f"{uid}-S1", f"{uid}-S2", "Completion"]
+    # Headers are sort links; the grid is sorted by student (▲), a second click sorts descending.
+    assert texts(grid)[0] == ["Student ▲ , sort descending", f"{uid}-S1 , sort ascending",
+                              f"{uid}-S2 , sort ascending", "Completion , sort ascending"]
     assert grid[1][1:] == [("td", "cell band-mastered", "80%"), ("td", "cell band-mastered", "90%"),
                            ("td", "num", "100%")]
     assert grid[2][1:] == [("td", "cell band-approaching", "70%"), ("td", "cell band-needs-support", "50%"),
@@ -143,9 +163,22 @@ def test_teacher_pages_class_grid_student_and_access(app, client, keys, uid):
     assert "<desc>0%–20%: 1; 20%–40%: 0; 40%–60%: 0; 60%–80%: 0; 80%–100%: 2</desc>" in html
     assert "<script" not in html
 
+    # Sorted by S2, descending: u1 90, u2 50, then u3 (not assessed) last; by student descending: u3, u2, u1.
+    by_s2 = teacher.get(f"/dashboard/classes/{uid}-A?sort=-{uid}-S2").get_data(as_text=True)
+    assert [row[0] for row in texts(table(by_s2, "mastery-grid"))[1:]] == [f"{uid}-u1", f"{uid}-u2", f"{uid}-u3"]
+    assert 'aria-sort="descending"' in by_s2
+    by_s2_up = teacher.get(f"/dashboard/classes/{uid}-A?sort={uid}-S2").get_data(as_text=True)
+    assert [row[0] for row in texts(table(by_s2_up, "mastery-grid"))[1:]] == [f"{uid}-u2", f"{uid}-u1", f"{uid}-u3"]
+    by_student = teacher.get(f"/dashboard/classes/{uid}-A?sort=-student").get_data(as_text=True)
+    assert [row[0] for row in texts(table(by_student, "mastery-grid"))[1:]] == [f"{uid}-u3", f"{uid}-u2", f"{uid}-u1"]
+
     student = teacher.get(f"/dashboard/classes/{uid}-A/students/{uid}-u2")
     html = student.get_data(as_text=True)
     assert student.status_code == 200
+    assert triage_items(html, "triage") == [
+        f"{uid}-u2 low priority severity 17 Score trending down: last grade 50 after 70 (−20)"]
+    # u2's latest grades 70 and 50 in 2026-W41 → 60; the class 72.5.
+    assert texts(table(html, "student-trend"))[1:] == [["2026-W41", "60", "72.5"]]
     assert [r[:4] for r in texts(table(html, "mastery"))[1:]] == [[f"{uid}-S1", "70%", "1", "70%"],
                                                                    [f"{uid}-S2", "50%", "1", "50%"]]
     # Newest first: the 10:30 grade, the 09:30 grade, then the two assignments (08:03, 08:02).
@@ -240,6 +273,22 @@ def test_tutor_page_metrics_table_history_chart_and_teacher_403(app, client, key
     lookup = reader.get(f"/dashboard/tutors?tutor_id={tutor}")
     assert lookup.status_code == 302 and lookup.headers["Location"] == f"/dashboard/tutors/{tutor}"
     assert reader.get(f"/dashboard/tutors/{uid}-nobody").status_code == 404
+
+    # The roster: search is case-insensitive on id or name; the 30-day red flag is marked in its cell.
+    roster = reader.get(f"/dashboard/tutors?q={uid.upper()}-T")
+    rows = texts(table(roster.get_data(as_text=True), "roster"))
+    assert roster.status_code == 200 and len(rows) == 2
+    assert rows[1][:2] == [f"{tutor} Ada", "Needs Attention"]
+    assert rows[1][2:9] == ["2", "4.5", "100%", "0%", "0", "52 red", "100%"]
+    assert rows[1][9] == "Needs Attention / Needs Attention"
+    by_rating = reader.get(f"/dashboard/tutors?q={uid}&sort=-avg_rating").get_data(as_text=True)
+    header = by_rating.split('aria-sort="descending"', 1)[1].split("</th>", 1)[0]
+    assert "Average rating (1–5)" in header and f"{tutor}</a>" in by_rating
+    none = reader.get(f"/dashboard/tutors?q={uid}&tier=At+Risk").get_data(as_text=True)
+    assert "No tutor matches these filters." in none and 'id="roster"' not in none
+    bad = reader.get("/dashboard/tutors?sort=bogus&limit=3")
+    assert bad.status_code == 400 and bad.mimetype == "text/html" and "sort: Must be one of" in bad.get_data(
+        as_text=True)
 
     teacher = app.test_client()
     sign_in(teacher, create_api_key(f"{uid}-teacher", ["read"], teacher_id=f"{uid}-tA"))

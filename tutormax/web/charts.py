@@ -191,3 +191,61 @@ def line_chart(points: Sequence[tuple[date, float | None]], *, title: str, start
                      f"<title>{day.isoformat()}: {escape(value_format(value))}</title></circle>")
     parts.append("</svg>")
     return "".join(parts)
+
+
+# Series colors of a multi-line chart, told apart by dash pattern as well as color.
+SERIES_STYLES: tuple[tuple[str, str], ...] = ((NEUTRAL_COLOR, ""), ("#6b4400", ' stroke-dasharray="6 4"'))
+
+
+def series_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *, title: str,
+                 y_min: float = 0.0, y_max: float = 100.0,
+                 value_format: Callable[[float | None], str] = number) -> str:
+    """Lines over evenly spaced categories (e.g. ISO weeks), one per (name, values aligned with `labels`);
+    a null value breaks its line. A legend names each series; every point has a marker with its value."""
+    if not labels or all(value is None for _, values in series for value in values):
+        return _empty(title)
+    height, left, right, top, bottom = 220, 40, 12, 30, 30
+    plot_w, plot_h = WIDTH - left - right, height - top - bottom
+    step = plot_w / max(len(labels) - 1, 1)
+    span_y = (y_max - y_min) or 1
+
+    def xy(index: int, value: float) -> tuple[float, float]:
+        clamped = min(max(value, y_min), y_max)
+        x = left + (index * step if len(labels) > 1 else plot_w / 2)
+        return x, top + plot_h - (clamped - y_min) / span_y * plot_h
+
+    summary = "; ".join(
+        f"{name}: " + ", ".join(f"{label} {value_format(value)}" for label, value in zip(labels, values))
+        for name, values in series)
+    parts = [_open(title, height, summary)]
+    for tick_step in range(5):
+        tick = y_min + span_y * tick_step / 4
+        _, y = xy(0, tick)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{WIDTH - right}" y2="{y:.1f}" stroke="#e3e6ea"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">'
+                     f"{escape(value_format(tick))}</text>")
+    for index, anchor in ((0, "start"), (len(labels) - 1, "end")):
+        x, _ = xy(index, y_min)
+        parts.append(f'<text x="{x:.1f}" y="{height - 10}" text-anchor="{anchor if len(labels) > 1 else "middle"}" '
+                     f'fill="#555">{escape(labels[index])}</text>')
+    for number_, ((name, values), (color, dash)) in enumerate(zip(series, SERIES_STYLES)):
+        legend_x = left + number_ * 160
+        parts.append(f'<line x1="{legend_x}" y1="12" x2="{legend_x + 24}" y2="12" stroke="{color}" '
+                     f'stroke-width="2"{dash}/><text x="{legend_x + 30}" y="16">{escape(_shorten(name, 18))}</text>')
+        segments: list[list[tuple[float, float]]] = [[]]
+        for index, value in enumerate(values):
+            if value is None:
+                segments.append([])
+            else:
+                segments[-1].append(xy(index, value))
+        for segment in segments:
+            if len(segment) > 1:
+                coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in segment)
+                parts.append(f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2"{dash}/>')
+        for index, value in enumerate(values):
+            if value is not None:
+                x, y = xy(index, value)
+                parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}">'
+                             f"<title>{escape(f'{name}, {labels[index]}: {value_format(value)}')}</title></circle>")
+    parts.append("</svg>")
+    return "".join(parts)

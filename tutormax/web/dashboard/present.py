@@ -8,6 +8,7 @@ from flask import current_app, g, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from tutormax.schemas.tutoring import ROSTER_METRICS
 from tutormax.web import charts
 from tutormax.web.dashboard import bp
 from tutormax.web.dashboard.signin import csrf_token
@@ -16,6 +17,7 @@ REASON_LABELS = {
     "missing_submissions": "Missing submissions",
     "score_trend_down": "Score trending down",
     "completion_below_median": "Completion below class median",
+    "low_mastery": "Low mastery",
 }
 METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
     # (field, label, unit)
@@ -31,20 +33,8 @@ METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
     ("learning_objectives_met_pct", "Learning objectives met", "%"),
     ("response_time_avg_minutes", "Average response time (min)", ""),
 )
-
-
-def reason_text(reason: str, details: dict) -> str:
-    """A risk reason in words, with the figures behind it."""
-    label = REASON_LABELS.get(reason, reason)
-    if reason == "missing_submissions":
-        return f"{label} ({details.get('missing')} of {details.get('assigned')} not graded)"
-    if reason == "score_trend_down" and len(details.get("last_two_scores") or []) == 2:
-        before, after = details["last_two_scores"]
-        return f"{label} ({charts.number(before)} → {charts.number(after)})"
-    if reason == "completion_below_median":
-        return (f"{label} ({charts.percent(details.get('completion_rate'))} vs. median "
-                f"{charts.percent(details.get('class_median_completion_rate'))})")
-    return label
+# The roster's columns: its key metrics, labelled as on the tutor page.
+ROSTER_ROWS = tuple(row for row in METRIC_ROWS if row[0] in ROSTER_METRICS)
 
 
 @bp.errorhandler(HTTPException)
