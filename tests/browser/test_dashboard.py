@@ -96,7 +96,7 @@ def test_a_manager_signs_in_and_opens_a_tutor_a_class_and_a_student(page: Page, 
     page.get_by_role("navigation", name="Sections").get_by_role("link", name="Tutors").click()
     page.wait_for_url("**/dashboard/tutors")
     expect(page.get_by_role("heading", level=1)).to_have_text("Tutors")
-    page.get_by_label("Search id or name").fill(seeded.tutor_name.upper())
+    page.get_by_label("Search id or name").fill(seeded.tutor_id.upper())  # case-insensitive
     page.get_by_role("button", name="Show").click()
     rows = page.locator("#roster tbody tr")
     expect(rows).to_have_count(1)

@@ -112,15 +112,6 @@ def test_type_inference_for_learning_events(client, keys, uid):
     assert post_event(client, keys["writer"], submission).get_json()["type"] == "SUBMISSION_CREATED"
 
 
-def test_learning_event_without_type_or_inference_clues_is_422(client, keys, uid):
-    event = graded(uid)
-    for name in ("type", "score", "standard_ids"):
-        event.pop(name)
-    response = post_event(client, keys["writer"], event)
-    assert response.status_code == 422
-    assert "type" in response.get_json()["errors"]
-
-
 def test_body_over_one_mebibyte_is_413(client, keys, uid):
     event = checkout(uid, book_id="b" * (1024 * 1024))
     response = post_event(client, keys["writer"], event)

@@ -85,6 +85,18 @@ def _shorten(label: str, limit: int) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
+def _polylines(points: Sequence[tuple[float, float] | None], color: str, dash: str = "") -> list[str]:
+    """One polyline per run of points between nulls (a lone point draws none: its marker shows it)."""
+    segments: list[list[tuple[float, float]]] = [[]]
+    for point in points:
+        if point is None:
+            segments.append([])
+        else:
+            segments[-1].append(point)
+    return [f'<polyline points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in segment)}" fill="none" '
+            f'stroke="{color}" stroke-width="2"{dash}/>' for segment in segments if len(segment) > 1]
+
+
 def hbar_chart(items: Sequence[tuple[str, float | None]], *, title: str, max_value: float = 1.0,
                value_format: Callable[[float | None], str] = percent,
                color: Callable[[float | None], str] | None = None) -> str:
@@ -175,16 +187,8 @@ def line_chart(points: Sequence[tuple[date, float | None]], *, title: str, start
         x, _ = xy(day, y_min)
         parts.append(f'<text x="{x:.1f}" y="{height - 10}" text-anchor="{anchor}" fill="#555">'
                      f"{day.isoformat()}</text>")
-    segments: list[list[tuple[float, float]]] = [[]]
-    for day, value in sorted(points, key=lambda p: p[0]):
-        if value is None:
-            segments.append([])
-        else:
-            segments[-1].append(xy(day, value))
-    for segment in segments:
-        if len(segment) > 1:
-            coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in segment)
-            parts.append(f'<polyline points="{coords}" fill="none" stroke="{NEUTRAL_COLOR}" stroke-width="2"/>')
+    in_order = sorted(points, key=lambda p: p[0])
+    parts += _polylines([None if value is None else xy(day, value) for day, value in in_order], NEUTRAL_COLOR)
     for day, value in known:
         x, y = xy(day, value)
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{NEUTRAL_COLOR}">'
@@ -232,16 +236,8 @@ def series_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
         legend_x = left + number_ * 160
         parts.append(f'<line x1="{legend_x}" y1="12" x2="{legend_x + 24}" y2="12" stroke="{color}" '
                      f'stroke-width="2"{dash}/><text x="{legend_x + 30}" y="16">{escape(_shorten(name, 18))}</text>')
-        segments: list[list[tuple[float, float]]] = [[]]
-        for index, value in enumerate(values):
-            if value is None:
-                segments.append([])
-            else:
-                segments[-1].append(xy(index, value))
-        for segment in segments:
-            if len(segment) > 1:
-                coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in segment)
-                parts.append(f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2"{dash}/>')
+        parts += _polylines([None if value is None else xy(index, value) for index, value in enumerate(values)],
+                            color, dash)
         for index, value in enumerate(values):
             if value is not None:
                 x, y = xy(index, value)
