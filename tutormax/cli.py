@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -267,6 +268,34 @@ def rebuild(domain: str | None) -> None:
             continue
         result = fn()
         click.echo(f"{name}: rebuilt{'' if result is None else f' ({result})'}")
+
+
+@main.group()
+def privacy() -> None:
+    """Export or erase everything TutorMax holds about one student or tutor (SPEC §4)."""
+
+
+def _subject(student: str | None, tutor: str | None) -> tuple[str, str]:
+    if (student is None) == (tutor is None):
+        raise click.UsageError("Give exactly one of --student S or --tutor T.")
+    return ("student", student) if student is not None else ("tutor", tutor)
+
+
+@privacy.command("export")
+@click.option("--student", default=None, help="The student's id.")
+@click.option("--tutor", default=None, help="The tutor's id.")
+@uses_servers()
+def privacy_export(student: str | None, tutor: str | None) -> None:
+    """Print every stored fact about the person as one JSON document."""
+    from tutormax.db import session_scope
+    from tutormax.queries.privacy import subject_export
+
+    kind, subject_id = _subject(student, tutor)
+    with session_scope() as session:
+        document = subject_export(session, kind, subject_id)
+    if document is None:
+        raise click.ClickException(f"TutorMax holds no data about this {kind}.")
+    click.echo(json.dumps(document, indent=2, sort_keys=True))
 
 
 @main.command()
