@@ -298,6 +298,39 @@ def privacy_export(student: str | None, tutor: str | None) -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=True))
 
 
+@privacy.command("erase")
+@click.option("--student", default=None, help="The student's id.")
+@click.option("--tutor", default=None, help="The tutor's id.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--timeout", default=600, show_default=True, help="Seconds to wait for the job.")
+@uses_servers(broker=True)
+def privacy_erase(student: str | None, tutor: str | None, yes: bool, timeout: int) -> None:
+    """Erase the person (the maintenance worker runs the job) and print what was removed."""
+    import time
+
+    from tutormax.db import session_scope
+    from tutormax.tasks.privacy import erasure_status, request_erasure
+
+    kind, subject_id = _subject(student, tutor)
+    if not yes:
+        click.confirm(f"Erase every record of this {kind}? This cannot be undone.", abort=True)
+    _celery()
+    erasure_id = request_erasure(kind, subject_id, "cli")
+    click.echo(f"erasure {erasure_id}: pending")
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_scope() as session:
+            status = erasure_status(session, erasure_id)
+        if status and status["status"] == "done":
+            for name, count in sorted(status["counts"].items()):
+                click.echo(f"{name}: {count}")
+            click.echo(f"erasure {erasure_id}: done")
+            return
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"erasure {erasure_id} still pending: is a maintenance worker running?")
+        time.sleep(0.5)
+
+
 @main.command()
 @click.option("--events", "count", default=1000, show_default=True)
 @click.option("--rate", default=0.0, help="Events per second (0 = as fast as possible).")
