@@ -105,10 +105,8 @@ def test_erasing_ten_thousand_events_does_not_block_other_classes(client, keys, 
     during, elapsed = measure("erase", erase)
     counts = erase.body["counts"]
     assert counts["events_deleted"] == EVENTS
-    job = _pending(f"SELECT extract(epoch FROM finished_at - requested_at) FROM privacy_erasures "
-                   f"WHERE id = {int(erase.body['erasure_id'])}")
-    print(f"\nerasure of {EVENTS} events: {float(job):.2f} s in the job, {elapsed:.2f} s request to done "
-          f"(counts {counts})")
+    print(f"\nerasure of {EVENTS} events: first pass {counts['first_pass_ms']} ms, {elapsed:.2f} s from request to "
+          f"done (after its verification pass) (counts {counts})")
     print(f"concurrent POSTs of other classes without erasure: n={len(baseline)} "
           f"p50={_p(baseline, 50):.1f} ms p99={_p(baseline, 99):.1f} ms")
     print(f"concurrent POSTs of other classes during erasure:  n={len(during)} "
