@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from tutormax.config import get_settings
@@ -22,10 +23,17 @@ SUBJECT_FIELDS = {"student": "student_id", "tutor": "tutor_id"}
 PSEUDONYM_PREFIX = "erased:"
 
 
+@lru_cache(maxsize=4)
+def _keyed(key: str) -> hmac.HMAC:
+    # The key schedule once per key: ingest hashes every person every event names.
+    return hmac.new(key.encode(), digestmod=hashlib.sha256)
+
+
 def subject_hash(kind: str, subject_id: str) -> str:
     """The keyed hash of (kind, id), 64 hex digits."""
-    key = get_settings().privacy_key.encode()
-    return hmac.new(key, f"{kind}\x00{subject_id}".encode(), hashlib.sha256).hexdigest()
+    mac = _keyed(get_settings().privacy_key).copy()
+    mac.update(f"{kind}\x00{subject_id}".encode())
+    return mac.hexdigest()
 
 
 def pseudonym(kind: str, subject_id: str) -> str:
