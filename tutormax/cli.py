@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -267,6 +268,67 @@ def rebuild(domain: str | None) -> None:
             continue
         result = fn()
         click.echo(f"{name}: rebuilt{'' if result is None else f' ({result})'}")
+
+
+@main.group()
+def privacy() -> None:
+    """Export or erase everything TutorMax holds about one student or tutor (SPEC §4)."""
+
+
+def _subject(student: str | None, tutor: str | None) -> tuple[str, str]:
+    if (student is None) == (tutor is None):
+        raise click.UsageError("Give exactly one of --student S or --tutor T.")
+    return ("student", student) if student is not None else ("tutor", tutor)
+
+
+@privacy.command("export")
+@click.option("--student", default=None, help="The student's id.")
+@click.option("--tutor", default=None, help="The tutor's id.")
+@uses_servers()
+def privacy_export(student: str | None, tutor: str | None) -> None:
+    """Print every stored fact about the person as one JSON document."""
+    from tutormax.db import session_scope
+    from tutormax.queries.privacy import subject_export
+
+    kind, subject_id = _subject(student, tutor)
+    with session_scope() as session:
+        document = subject_export(session, kind, subject_id)
+    if document is None:
+        raise click.ClickException(f"TutorMax holds no data about this {kind}.")
+    click.echo(json.dumps(document, indent=2, sort_keys=True))
+
+
+@privacy.command("erase")
+@click.option("--student", default=None, help="The student's id.")
+@click.option("--tutor", default=None, help="The tutor's id.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--timeout", default=600, show_default=True, help="Seconds to wait for the job.")
+@uses_servers(broker=True)
+def privacy_erase(student: str | None, tutor: str | None, yes: bool, timeout: int) -> None:
+    """Erase the person (the maintenance worker runs the job) and print what was removed."""
+    import time
+
+    from tutormax.db import session_scope
+    from tutormax.tasks.privacy import erasure_status, request_erasure
+
+    kind, subject_id = _subject(student, tutor)
+    if not yes:
+        click.confirm(f"Erase every record of this {kind}? This cannot be undone.", abort=True)
+    _celery()
+    erasure_id = request_erasure(kind, subject_id, "cli")
+    click.echo(f"erasure {erasure_id}: pending")
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_scope() as session:
+            status = erasure_status(session, erasure_id)
+        if status and status["status"] == "done":
+            for name, count in sorted(status["counts"].items()):
+                click.echo(f"{name}: {count}")
+            click.echo(f"erasure {erasure_id}: done")
+            return
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"erasure {erasure_id} still pending: is a maintenance worker running?")
+        time.sleep(0.5)
 
 
 @main.command()

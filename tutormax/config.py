@@ -42,6 +42,8 @@ class Settings:
     redis_url: str
     broker_url: str
     secret_key: str
+    # Keys the privacy tombstones' and pseudonyms' HMAC; TUTORMAX_SECRET_KEY when unset.
+    privacy_key: str
     secure_cookies: bool
     internal_api_key: str
     allowed_service_ids: tuple[str, ...]
@@ -68,6 +70,8 @@ def load_settings() -> Settings:
         redis_url=redis_url,
         broker_url=os.environ.get("CELERY_BROKER_URL") or redis_url,
         secret_key=os.environ.get("TUTORMAX_SECRET_KEY", "dev-insecure-secret"),
+        privacy_key=(os.environ.get("TUTORMAX_PRIVACY_KEY")
+                     or os.environ.get("TUTORMAX_SECRET_KEY", "dev-insecure-secret")),
         secure_cookies=os.environ.get("TUTORMAX_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
         internal_api_key=os.environ.get("INTERNAL_API_KEY", ""),
         allowed_service_ids=tuple(

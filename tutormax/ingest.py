@@ -20,6 +20,7 @@ from sqlalchemy import select, text, tuple_
 from tutormax import metrics
 from tutormax.db import autocommit_connection
 from tutormax.models.events import Event
+from tutormax.privacy import payload_subject_hashes
 from tutormax.schemas.events import ValidatedEvent
 from tutormax.tasks import chains
 
@@ -30,12 +31,18 @@ _STORE = text("""
     WITH incoming AS (
         SELECT * FROM ROWS FROM (jsonb_to_recordset(CAST(:rows AS jsonb)) AS (
             source text, event_id text, type text, domain text, "timestamp" timestamptz,
-            tz_offset_minutes integer, payload jsonb, correlation_id text)) WITH ORDINALITY
-            AS r(source, event_id, type, domain, "timestamp", tz_offset_minutes, payload, correlation_id, position)
+            tz_offset_minutes integer, payload jsonb, correlation_id text, subjects text[])) WITH ORDINALITY
+            AS r(source, event_id, type, domain, "timestamp", tz_offset_minutes, payload, correlation_id, subjects,
+                 position)
     ), inserted AS (
         INSERT INTO events (source, event_id, type, domain, "timestamp", tz_offset_minutes, payload, correlation_id)
         SELECT source, event_id, type, domain, "timestamp", tz_offset_minutes, payload, correlation_id
-        FROM incoming ORDER BY position
+        FROM incoming
+        -- An event naming an erased person is dropped (SPEC §4 "Privacy"): a primary-key probe per
+        -- person named, only for events that name one.
+        WHERE subjects IS NULL
+           OR NOT EXISTS (SELECT 1 FROM privacy_tombstones t WHERE t.subject_hash = ANY(incoming.subjects))
+        ORDER BY position
         ON CONFLICT (source, event_id) DO NOTHING
         RETURNING id, source, event_id, domain
     ), queued AS (
@@ -47,7 +54,7 @@ _STORE = text("""
 
 @dataclass(frozen=True)
 class StoredEvent:
-    id: int
+    id: int | None  # None: dropped, it names an erased person
     duplicate: bool
 
 
@@ -59,7 +66,8 @@ def store_events(events: Sequence[ValidatedEvent], correlation_id: str | None = 
     rows = json.dumps([
         {"source": e.source, "event_id": e.event_id, "type": e.type, "domain": e.domain,
          "timestamp": e.timestamp.isoformat(), "tz_offset_minutes": e.tz_offset_minutes,
-         "payload": e.payload, "correlation_id": correlation_id}
+         "payload": e.payload, "correlation_id": correlation_id,
+         "subjects": payload_subject_hashes(e.payload) or None}
         for e in events
     ])
     # One statement stores the events and their outbox rows atomically, so it runs in
@@ -85,19 +93,25 @@ def store_events(events: Sequence[ValidatedEvent], correlation_id: str | None = 
         if key in inserted and key not in first_seen:
             first_seen.add(key)
             results.append(StoredEvent(inserted[key][0], duplicate=False))
-        else:
+        elif key in inserted or key in existing:
             pk = inserted[key][0] if key in inserted else existing[key]
             results.append(StoredEvent(pk, duplicate=True))
+        else:
+            # About an erased person: answered as accepted, stored nowhere.
+            results.append(StoredEvent(None, duplicate=False))
 
-    new_types = Counter(e.type for e, r in zip(events, results) if not r.duplicate)
+    new_types = Counter(e.type for e, r in zip(events, results) if not r.duplicate and r.id is not None)
     duplicates = sum(r.duplicate for r in results)
     counted = metrics.MetricsBatch()
     counted.inc_many("tutormax_events_ingested", [({"type": t}, n) for t, n in new_types.items()])
     counted.inc("tutormax_events_duplicate", duplicates)
+    dropped = sum(r.id is None for r in results)
+    if dropped:
+        counted.inc("tutormax_events_dropped_erased", dropped)
 
     # The ring and the counters share one round trip to Redis.
     chains.ring(sorted({domain for _pk, domain in inserted.values()}), counters=counted)
     log.info("events stored", extra={"correlation_id": correlation_id, "accepted": len(inserted),
-                                     "duplicates": duplicates,
+                                     "duplicates": duplicates, "dropped_erased": dropped,
                                      "event_pks": sorted(pk for pk, _ in inserted.values())[:50]})
     return results

@@ -27,6 +27,7 @@ E2E_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 60
 COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tutormax_events_ingested": ("Events accepted by the API", ("type",)),
     "tutormax_events_duplicate": ("Events answered as duplicates", ()),
+    "tutormax_events_dropped_erased": ("Events about an erased person, answered 202 and dropped", ()),
     "tutormax_events_processed": ("Events that finished every pipeline stage", ("type",)),
     "tutormax_events_dead_lettered": ("Events moved to the dead letters", ("reason",)),
     "tutormax_recomputes": ("View recomputations run", ("kind",)),

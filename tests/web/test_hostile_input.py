@@ -209,6 +209,10 @@ OFFSET_PAST_INT32 = bad_query({"offset": ["Must be greater than or equal to 0 an
     ("GET", "/internal/v1/batches/%00/status", "internal", 404, NOT_FOUND),
     ("GET", "/internal/v1/batches/user/%00", "internal", 404, NOT_FOUND),
     ("GET", "/api/v1/tutors/" + "t" * 129, "reader", 404, NOT_FOUND),
+    ("GET", "/api/v1/admin/subjects/student/a%00b/export", "admin", 404, NOT_FOUND),
+    ("DELETE", "/api/v1/admin/subjects/student/a%00b", "admin", 404, NOT_FOUND),
+    ("DELETE", "/api/v1/admin/subjects/tutor/" + "t" * 129, "admin", 404, NOT_FOUND),
+    ("GET", "/api/v1/admin/erasures/9223372036854775808", "admin", 404, NOT_FOUND),
 ])
 def test_hostile_path_or_query_is_refused_before_any_query(client, keys, uid, method, path, headers_for, status,
                                                            answer):

@@ -10,6 +10,7 @@ from tutormax.tasks import (  # noqa: F401
     learning,
     maintenance,
     pipeline,
+    privacy,
     profile_stream,
     reading,
     signals,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from tutormax.models.tutoring import (
     METRIC_FIELDS,
     SessionFeedback,
+    Tutor,
     TutorActivity,
     TutoringSession,
     TutorMetrics,
@@ -71,6 +72,15 @@ def compute_metrics(session: Session, tutor_ids: Sequence[str], now: datetime) -
 
 def store_metrics(session: Session, tutor_ids: Sequence[str], now: datetime) -> None:
     """Upsert the current metrics and today's history row of each tutor and window."""
+    if not tutor_ids:
+        return
+    # Only tutors that still have a record: an erased tutor (SPEC §4 "Privacy") gets no metrics
+    # back from a recompute that was already scheduled. FOR SHARE makes the erasure's DELETE of
+    # the record wait for this transaction, so its DELETE of the metrics comes after these writes.
+    tutor_ids = session.scalars(
+        select(Tutor.tutor_id).where(Tutor.tutor_id.in_(list(tutor_ids)))
+        .order_by(Tutor.tutor_id).with_for_update(read=True)
+    ).all()
     if not tutor_ids:
         return
     computed = compute_metrics(session, tutor_ids, now)
