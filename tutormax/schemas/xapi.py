@@ -16,7 +16,22 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from tutormax.schemas.common import JsonValue, StrictBoolean, StrictInteger, StrictNumber, String, parse_rfc3339
+from tutormax.schemas.common import (
+    EnvelopeSchema,
+    IdList,
+    JsonValue,
+    StrictBoolean,
+    StrictInteger,
+    StrictNumber,
+    String,
+    parse_rfc3339,
+)
+from tutormax.schemas.learning import (
+    SUBMISSION_CREATED,
+    SUBMISSION_GRADED,
+    SubmissionCreatedSchema,
+    SubmissionGradedSchema,
+)
 
 VERSION = "1.0.3"
 # Longer IRIs are refused: nothing a real client sends comes close, and ids are stored.
@@ -374,3 +389,39 @@ def validate_statement(data: Any) -> dict[str, Any]:
 
 def utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
+
+
+# --- statements as stored events (source `xapi`) ------------------------------------------------
+# A mapped statement is stored as its learning event: the payload of SPEC §3.1 (where
+# `standard_ids` may be empty) plus `xapi`, what re-sends are compared with. The chain's
+# revalidation checks stored xAPI events against these schemas (schemas.events.validate_stored_event).
+
+SOURCE = "xapi"
+UNMAPPED = "XAPI_UNMAPPED"
+
+
+class StoredStatementSchema(_Strict):
+    fingerprint = String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    verb = Iri(required=True)
+    unmapped_reason = String(validate=validate.OneOf(("verb", "score", "student", "class", "assignment")))
+
+
+class XapiSubmissionCreatedSchema(SubmissionCreatedSchema):
+    standard_ids = IdList(min_length=0, required=True)
+    xapi = fields.Nested(StoredStatementSchema, required=True)
+
+
+class XapiSubmissionGradedSchema(SubmissionGradedSchema):
+    standard_ids = IdList(min_length=0, required=True)
+    xapi = fields.Nested(StoredStatementSchema, required=True)
+
+
+class XapiUnmappedSchema(EnvelopeSchema):
+    xapi = fields.Nested(StoredStatementSchema, required=True)
+
+
+STORED_SCHEMAS: dict[str, type[EnvelopeSchema]] = {
+    SUBMISSION_CREATED: XapiSubmissionCreatedSchema,
+    SUBMISSION_GRADED: XapiSubmissionGradedSchema,
+    UNMAPPED: XapiUnmappedSchema,
+}

@@ -47,11 +47,14 @@ from tutormax.rules.learning import (
     rollup_from_aggregates,
 )
 from tutormax.schemas.learning import ASSIGNMENT_ASSIGNED as ASSIGNED
+from tutormax.schemas.learning import EVENT_SCHEMAS
 from tutormax.schemas.learning import SUBMISSION_GRADED as GRADED
 from tutormax.tasks.maintenance import register_repair
 
 log = logging.getLogger(__name__)
 
+# The learning facts; statements stored unmapped (XAPI_UNMAPPED, SPEC §3.5) pass the chain and touch no view.
+FACT_TYPES = tuple(EVENT_SCHEMAS)
 REBUILD_BATCH = 500
 CLASS_CHUNK = 200
 TRIAGE_KIND = "learning_triage"
@@ -363,14 +366,21 @@ def recompute_classes(session: Session, class_ids: Sequence[str]) -> None:
                                    "class_ids": list(class_ids)})
 
 
+def _facts(events: Sequence[Event]) -> list[Event]:
+    return [e for e in events if e.type in FACT_TYPES]
+
+
 def persist(session: Session, events: Sequence[Event]) -> None:
     """Persist stage: store the chain's facts."""
-    persist_facts(session, events)
+    persist_facts(session, _facts(events))
 
 
 def recompute(session: Session, events: Sequence[Event]) -> None:
     """Recompute stage: mastery totals for the chain's grades, then the views of the chain's classes
     and of every other class whose triage reads a mastery that changed."""
+    events = _facts(events)
+    if not events:
+        return
     graded = [e.id for e in events if e.type == GRADED]
     class_ids = sorted({e.payload["class_id"] for e in events} | set(apply_grades(session, graded)))
     lock_classes(session, class_ids)
@@ -396,7 +406,7 @@ def rebuild_learning() -> str:
         while True:
             batch = session.execute(
                 select(Event.id, Event.type, Event.timestamp, Event.payload)
-                .where(Event.domain == "learning", Event.id > last_pk, replayable())
+                .where(Event.domain == "learning", Event.type.in_(FACT_TYPES), Event.id > last_pk, replayable())
                 .order_by(Event.id).limit(REBUILD_BATCH)
             ).all()
             if not batch:
