@@ -244,3 +244,24 @@ def test_openapi_documents_the_statement_resource(client):
         assert operation["security"] == [{"basic": []}, {"bearer": []}]
     assert "XapiStatement" in spec["components"]["schemas"]
     assert spec["components"]["securitySchemes"]["basic"] == {"type": "http", "scheme": "basic"}
+
+
+def test_the_readme_statement_answers_as_documented(client, keys, uid):
+    statement = {"actor": {"account": {"homePage": "https://moodle.example.edu", "name": f"5-{uid}"}},
+                 "verb": {"id": "http://adlnet.gov/expapi/verbs/scored"},
+                 "object": {"id": "https://moodle.example.edu/mod/assign/view.php?id=12"},
+                 "result": {"score": {"raw": 16, "min": 0, "max": 20}},
+                 "context": {"contextActivities": {"grouping": [
+                     {"id": f"https://moodle.example.edu/course/view.php?id=3-{uid}",
+                      "definition": {"type": "http://id.tincanapi.com/activitytype/lms/course"}}]}},
+                 "timestamp": "2026-09-01T10:00:00Z"}
+    response = post_statements(client, keys["writer"], statement, headers={
+        "Authorization": "Basic " + base64.b64encode(f"tutormax:{keys['writer']}".encode()).decode()})
+    assert response.status_code == 200
+    event = stored(response.get_json())[response.get_json()[0]]
+    wait_finished(client, keys["reader"], [event.id])
+    assert (event.type, event.payload["score"], event.payload["student_id"]) == ("SUBMISSION_GRADED", 80.0, f"5-{uid}")
+    risk = client.get(f"/api/v1/classes/https%3A%2F%2Fmoodle.example.edu%2Fcourse%2Fview.php%3Fid%3D3-{uid}/risk",
+                      headers=auth(keys["reader"]))
+    assert risk.status_code == 200
+    assert risk.get_json()["class_id"] == f"https://moodle.example.edu/course/view.php?id=3-{uid}"
