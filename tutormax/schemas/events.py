@@ -116,6 +116,12 @@ def _envelope(loaded: dict[str, Any], event_type: str, domain: str) -> Validated
     )
 
 
+@lru_cache(maxsize=None)
+def _stored_loader(event_type: str) -> Schema:
+    """One shared instance per stored xAPI event type (as _loader)."""
+    return xapi.STORED_SCHEMAS[event_type]()
+
+
 def statement_event(statement: dict[str, Any], received_at: datetime) -> ValidatedEvent:
     """The event a validated xAPI statement is stored as (SPEC §3.5): its learning event, or XAPI_UNMAPPED.
 
@@ -128,13 +134,13 @@ def statement_event(statement: dict[str, Any], received_at: datetime) -> Validat
         mark["unmapped_reason"] = mapping.reason
     body = {**mapping.payload, "xapi": mark, "event_id": clean["id"], "source": xapi.SOURCE, "type": mapping.type,
             "timestamp": (clean.get("timestamp") or received_at).isoformat()}
-    return _envelope(xapi.STORED_SCHEMAS[mapping.type]().load(body), mapping.type, "learning")
+    return _envelope(_stored_loader(mapping.type).load(body), mapping.type, "learning")
 
 
 def validate_stored_event(body: dict[str, Any]) -> ValidatedEvent:
     """Check a stored event against today's schemas: statements by their stored form, the rest as if posted."""
     if body.get("source") == xapi.SOURCE and body.get("type") in xapi.STORED_SCHEMAS:
-        return _envelope(xapi.STORED_SCHEMAS[body["type"]]().load(body), body["type"], "learning")
+        return _envelope(_stored_loader(body["type"]).load(body), body["type"], "learning")
     return validate_event(body)
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from tutormax.rules.xapi import UNMAPPED
 from tutormax.schemas.common import (
     EnvelopeSchema,
     IdList,
@@ -387,17 +388,12 @@ def validate_statement(data: Any) -> dict[str, Any]:
     return _statement_schema.load(data)
 
 
-def utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc)
-
-
 # --- statements as stored events (source `xapi`) ------------------------------------------------
 # A mapped statement is stored as its learning event: the payload of SPEC §3.1 (where
 # `standard_ids` may be empty) plus `xapi`, what re-sends are compared with. The chain's
 # revalidation checks stored xAPI events against these schemas (schemas.events.validate_stored_event).
 
 SOURCE = "xapi"
-UNMAPPED = "XAPI_UNMAPPED"
 
 
 class StoredStatementSchema(_Strict):

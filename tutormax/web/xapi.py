@@ -169,7 +169,7 @@ class Statements(MethodView):
         if not isinstance(body, dict):
             abort(400, message="Send one statement (a JSON object) with PUT.",
                   errors={"0": {"_schema": ["A statement must be a JSON object."]}})
-        if "id" in body and isinstance(body["id"], str) and body["id"].lower() != statement_id:
+        if "id" in body and (not isinstance(body["id"], str) or body["id"].lower() != statement_id):
             abort(400, message="The statement's `id` differs from `statementId`.",
                   errors={"0": {"id": ["Must equal the statementId parameter."]}})
         events = _to_events([{**body, "id": statement_id}])
