@@ -7,9 +7,11 @@ import copy
 import json
 import uuid
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.helpers import auth, event_status, post_event, wait_finished
+from tests.rules.test_xapi import INVALID
 from tests.xapi_statements import LMS, SIMPLE, moodle_47, moodle_48, with_id
 from tutormax.db import session_scope
 from tutormax.models.events import Event
@@ -265,3 +267,20 @@ def test_the_readme_statement_answers_as_documented(client, keys, uid):
                       headers=auth(keys["reader"]))
     assert risk.status_code == 200
     assert risk.get_json()["class_id"] == f"https://moodle.example.edu/course/view.php?id=3-{uid}"
+
+
+@pytest.mark.parametrize("case", [c for c, _, _ in INVALID])
+def test_every_statement_rule_answers_its_exact_400(client, keys, case):
+    statement, expected = next((s, e) for c, s, e in INVALID if c == case)
+    response = post_statements(client, keys["writer"], [copy.deepcopy(SIMPLE), statement])
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "code": 400, "status": "Bad Request",
+        "message": "Statement 1 is invalid (`errors` lists every invalid statement by index); nothing was stored.",
+        "errors": {"1": json.loads(json.dumps(expected))}}
+
+
+def test_an_iri_id_is_one_percent_encoded_path_segment(client, keys):
+    response = client.get("/api/v1/students/urn:x%2Fy%3Fz/mastery", headers=auth(keys["reader"]))
+    assert response.status_code == 404
+    assert response.get_json()["message"] == "No student urn:x/y?z."
