@@ -18,7 +18,7 @@ def test_history_is_linear():
     assert [r.revision for r in script.walk_revisions()][::-1] == [
         "0001_spine", "0002_learning", "0003_reading", "0004_tutoring", "0005_essays",
         "0006_learning_indexes", "0007_outbox_claims", "0008_pending_work", "0009_learning_triage",
-        "0010_privacy"]
+        "0010_privacy", "0011_xapi"]
 
 
 def test_migrated_schema_matches_the_models(stack):

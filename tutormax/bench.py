@@ -562,7 +562,7 @@ def measure_learning_chain_cost(prior_events: int, chain_size: int = 100, studen
         with session_scope() as session:
             batch = history[i:i + REBUILD_BATCH]
             persist_facts(session, batch)
-            apply_grades(session, [e.id for e in batch if e.type == GRADED])
+            apply_grades(session, batch)
             recompute_classes(session, [class_id])
     chain = store(rows(chain_size, prior_events, lambda i: GRADED))
     timings: dict[str, float] = {"prior_events": prior_events, "chain_size": chain_size,

@@ -337,11 +337,13 @@ def privacy_erase(student: str | None, tutor: str | None, yes: bool, timeout: in
 @click.option("--url", default="http://127.0.0.1:5000", show_default=True)
 @click.option("--key", envvar="TUTORMAX_API_KEY", required=True, help="An events:write key.")
 @click.option("--seed", default=None, type=int)
-def simulate(count: int, rate: float, url: str, key: str, seed: int | None) -> None:
+@click.option("--xapi-share", default=0.0, type=click.FloatRange(0, 1), show_default=True,
+              help="Share of the grades sent as xAPI statements to /xapi/statements (Moodle-shaped).")
+def simulate(count: int, rate: float, url: str, key: str, seed: int | None, xapi_share: float) -> None:
     """Post a realistic mixed stream of every event type, with duplicates and out-of-order arrivals."""
     from tutormax.simulate import run_simulation
 
-    summary = run_simulation(count=count, rate=rate, url=url, key=key, seed=seed)
+    summary = run_simulation(count=count, rate=rate, url=url, key=key, seed=seed, xapi_share=xapi_share)
     click.echo(summary)
 
 

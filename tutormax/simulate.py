@@ -3,13 +3,18 @@
 Classes with teachers, assignments and grades; a library catalog and
 checkouts; tutors with sessions, feedback and activity; essay batches moving
 through their phases. A few events are sent twice and arrival order is
-shuffled within small windows, as real producers do.
+shuffled within small windows, as real producers do. With an xAPI share, that
+share of the grades is sent as xAPI statements to /xapi/statements, shaped as
+Moodle's logstore_xapi sends them (SPEC §3.5); their standards then come from the
+assignment, as for a real LMS.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
@@ -17,6 +22,8 @@ import requests
 
 BANDS = ("beginner", "early_elementary", "late_elementary", "middle_school", "advanced")
 SUBJECTS = ("math", "reading", "science", "writing", "history")
+LMS_HOME = "https://lms.tutormax.example"
+STATEMENT_IDS = uuid.UUID("2f1c9a4e-6a52-4f51-9d0e-5b0b7f3c1d11")  # uuid5 namespace: one event, one statement id
 
 
 def _ts(moment: datetime, offset_hours: int = 0) -> str:
@@ -26,11 +33,14 @@ def _ts(moment: datetime, offset_hours: int = 0) -> str:
 class Simulator:
     """Generates events; ids are prefixed with `run` so repeated runs never collide."""
 
-    def __init__(self, seed: int | None = None, run: str | None = None, now: datetime | None = None) -> None:
+    def __init__(self, seed: int | None = None, run: str | None = None, now: datetime | None = None,
+                 iri_ids: bool = False) -> None:
         self.rng = random.Random(seed)
         self.run = run or f"sim{self.rng.randrange(16**6):06x}"
         self.now = now or datetime.now(timezone.utc)
         self.seq = 0
+        # Classes and assignments named by IRIs, as an LMS sending xAPI names them.
+        self.iri_ids = iri_ids
 
     def _envelope(self, source: str, event_type: str, moment: datetime, offset: int = 0) -> dict:
         self.seq += 1
@@ -43,6 +53,8 @@ class Simulator:
     def learning(self, class_no: int, students: int = 25, assignments: int = 8) -> Iterator[dict]:
         """One class: assignments to every student, most graded, some regraded."""
         class_id, teacher_id = f"{self.run}-class-{class_no}", f"{self.run}-teacher-{class_no % 5}"
+        if self.iri_ids:
+            class_id = f"urn:tutormax-sim:{class_id}"
         for a in range(assignments):
             assignment_id = f"{class_id}-a{a}"
             standards = [f"STD.{class_no % 7}.{a % 4}", f"STD.{class_no % 7}.{(a + 1) % 4}"][: 1 + a % 2]
@@ -168,11 +180,68 @@ def post_all(events: list[dict], url: str, key: str, rate: float = 0.0, batch_si
     return totals
 
 
-def run_simulation(count: int, rate: float, url: str, key: str, seed: int | None = None) -> str:
-    simulator = Simulator(seed)
-    events = simulator.mixed(count)
+def statement_of(event: dict) -> dict:
+    """A SUBMISSION_GRADED as Moodle's logstore_xapi (≤ 4.7) sends it: ADL `scored`, the course in `grouping`,
+    raw/min/max with `scaled`; no standards (they come from the assignment). One event id, one statement id."""
+    return {
+        "id": str(uuid.uuid5(STATEMENT_IDS, event["event_id"])),
+        "actor": {"objectType": "Agent", "account": {"homePage": LMS_HOME, "name": event["student_id"]}},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/scored", "display": {"en": "scored"}},
+        "object": {"objectType": "Activity", "id": event["assignment_id"],
+                   "definition": {"type": "http://adlnet.gov/expapi/activities/assessment"}},
+        "result": {"score": {"raw": event["score"], "min": 0, "max": 100, "scaled": event["score"] / 100},
+                   "completion": True},
+        "context": {
+            "platform": "TutorMax simulator",
+            "instructor": {"objectType": "Agent", "account": {"homePage": LMS_HOME, "name": event["teacher_id"]}},
+            "contextActivities": {"grouping": [{"id": event["class_id"], "objectType": "Activity", "definition": {
+                "type": "http://id.tincanapi.com/activitytype/lms/course"}}]},
+        },
+        "timestamp": event["timestamp"],
+    }
+
+
+def split_xapi(events: list[dict], share: float) -> tuple[list[dict], list[dict]]:
+    """(native events, statements): about `share` of the grades become statements, both copies of a duplicate alike."""
+    natives, statements = [], []
+    for event in events:
+        pick = int(hashlib.sha1(event["event_id"].encode()).hexdigest()[:8], 16) / 16**8 < share
+        if event.get("type") == "SUBMISSION_GRADED" and pick:
+            statements.append(statement_of(event))
+        else:
+            natives.append(event)
+    return natives, statements
+
+
+def post_statements(statements: list[dict], url: str, key: str, batch_size: int = 100) -> int:
+    """POST statements to /xapi/statements as an LMS does (HTTP Basic, the key as password); how many were sent."""
+    session = requests.Session()
+    session.auth = ("simulator", key)
+    session.headers["X-Experience-API-Version"] = "1.0.3"
+    # xAPI refuses a batch holding one id twice: a re-sent statement goes in a later round, as an LMS retry would.
+    rounds: list[list[dict]] = []
+    seen: dict[str, int] = {}
+    for statement in statements:
+        n = seen[statement["id"]] = seen.get(statement["id"], -1) + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(statement)
+    for batch_round in rounds:
+        for start in range(0, len(batch_round), batch_size):
+            response = session.post(f"{url}/xapi/statements", json=batch_round[start:start + batch_size], timeout=60)
+            response.raise_for_status()
+    return len(statements)
+
+
+def run_simulation(count: int, rate: float, url: str, key: str, seed: int | None = None,
+                   xapi_share: float = 0.0) -> str:
+    simulator = Simulator(seed, iri_ids=xapi_share > 0)
+    events, statements = split_xapi(simulator.mixed(count), xapi_share)
     started = time.monotonic()
     totals = post_all(events, url.rstrip("/"), key, rate)
+    # Statements go in batches after the native events (arrival order does not change the views).
+    sent = post_statements(statements, url.rstrip("/"), key) if statements else 0
     elapsed = time.monotonic() - started
-    return (f"run {simulator.run}: posted {len(events)} events in {elapsed:.1f}s — "
+    xapi = f", {sent} grades as xAPI statements" if statements else ""
+    return (f"run {simulator.run}: posted {len(events)} events{xapi} in {elapsed:.1f}s — "
             f"accepted {totals['accepted']}, duplicates {totals['duplicates']}, invalid {totals['invalid']}")

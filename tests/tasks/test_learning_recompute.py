@@ -47,9 +47,9 @@ def test_redelivered_chain_changes_nothing_and_costs_the_same_for_3_or_90_events
     # Nothing is counted twice: the grades were already folded into mastery.
     assert learning_views(client, keys, uid) == before
     # A fixed handful of statements per chain with one class, whether 3 or 90 events:
-    # 5 persist inserts/upserts + mastery fold + class lock + pair read + rollup upsert + risk
-    # delete = 10 (no student is flagged, so no risk insert).
-    assert small == large == 10
+    # 5 persist inserts/upserts + the assignments' standards (SPEC §3.5) + mastery fold + class lock
+    # + pair read + rollup upsert + risk delete = 11 (no student is flagged, so no risk insert).
+    assert small == large == 11
 
 
 def read_counter(client, kind: str) -> float:

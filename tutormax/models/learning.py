@@ -11,6 +11,9 @@ Facts (written by the persist stage, idempotent by event pk or by key):
   already folded into `learning_mastery`, so the fold happens exactly once.
 - `learning_class_standards`: which students were graded on which standard in a class.
 - `learning_class_teachers`: class ↔ teacher links from `teacher_id` on any event.
+- `learning_assignment_standards`: the standards each class's assignment was assigned with;
+  a grade naming no standard (an xAPI statement, SPEC §3.5) is graded on these, including
+  those that arrive after it (its `learning_grades` rows are then added and folded in).
 
 Views (written by the recompute stage):
 - `learning_mastery`: running aggregates per (student, standard).
@@ -51,6 +54,9 @@ class LearningActivity(Base):
     __table_args__ = (
         Index("ix_learning_activity_class_student_time", "class_id", "student_id", "timestamp", "event_pk"),
         Index("ix_learning_activity_class_time", "class_id", "timestamp", "event_pk"),
+        # Grades without a standard of their own (xAPI), found when their assignment's standards arrive.
+        Index("ix_learning_activity_standardless_grades", "class_id", "assignment_id",
+              postgresql_where=text("event_type = 'SUBMISSION_GRADED' AND standard_ids = '{}'")),
     )
 
     event_pk: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -113,6 +119,16 @@ class LearningClassStandard(Base):
     class_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     standard_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     student_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
+class LearningAssignmentStandard(Base):
+    """A standard a class's assignment was assigned with: the standards of its grades that name none (SPEC §3.5)."""
+
+    __tablename__ = "learning_assignment_standards"
+
+    class_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    assignment_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    standard_id: Mapped[str] = mapped_column(String(128), primary_key=True)
 
 
 class LearningClassTeacher(Base):
@@ -199,6 +215,7 @@ LEARNING_TABLES = (
     LearningPair,
     LearningGrade,
     LearningClassStandard,
+    LearningAssignmentStandard,
     LearningClassTeacher,
     LearningClassStudent,
     LearningClassTotals,

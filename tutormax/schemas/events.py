@@ -11,7 +11,8 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from tutormax.config import DOMAINS
-from tutormax.schemas import learning
+from tutormax.rules import xapi as xapi_rules
+from tutormax.schemas import learning, xapi
 from tutormax.schemas.common import ENVELOPE_FIELDS, EnvelopeSchema
 
 SCHEMAS: dict[str, type[EnvelopeSchema]] = {}
@@ -67,6 +68,10 @@ def validate_event(data: Any) -> ValidatedEvent:
     """Validate one event body; raises ValidationError with per-field messages."""
     if not isinstance(data, dict):
         raise ValidationError({"_schema": ["An event must be a JSON object."]})
+    if data.get("source") == xapi.SOURCE:
+        # Statement ids are idempotency keys of that source: only /xapi/statements writes them.
+        errors = {"source": [f"`{xapi.SOURCE}` is reserved for statements sent to /xapi/statements."]}
+        raise ValidationError(errors)
     event_type = data.get("type")
     # Only an absent `type` is inferred; `"type": null` is an error like any other null.
     if "type" not in data:
@@ -98,6 +103,45 @@ def validate_event(data: Any) -> ValidatedEvent:
         tz_offset_minutes=int(offset.total_seconds() // 60) if offset is not None else 0,
         payload=payload,
     )
+
+
+def _envelope(loaded: dict[str, Any], event_type: str, domain: str) -> ValidatedEvent:
+    timestamp: datetime = loaded["timestamp"]
+    offset = timestamp.utcoffset()
+    return ValidatedEvent(
+        source=loaded["source"], event_id=loaded["event_id"], type=event_type, domain=domain,
+        timestamp=timestamp.astimezone(timezone.utc),
+        tz_offset_minutes=int(offset.total_seconds() // 60) if offset is not None else 0,
+        payload={k: _json_safe(v) for k, v in loaded.items() if k not in ENVELOPE_FIELDS},
+    )
+
+
+@lru_cache(maxsize=None)
+def _stored_loader(event_type: str) -> Schema:
+    """One shared instance per stored xAPI event type (as _loader)."""
+    return xapi.STORED_SCHEMAS[event_type]()
+
+
+def statement_event(statement: dict[str, Any], received_at: datetime) -> ValidatedEvent:
+    """The event a validated xAPI statement is stored as (SPEC §3.5): its learning event, or XAPI_UNMAPPED.
+
+    Personal data is stripped here, before anything else reads the statement; `statement["id"]` must be set.
+    """
+    clean = xapi_rules.strip_personal_data(statement)
+    mapping = xapi_rules.map_statement(clean)
+    mark: dict[str, Any] = {"fingerprint": xapi_rules.statement_fingerprint(clean), "verb": clean["verb"]["id"]}
+    if mapping.reason is not None:
+        mark["unmapped_reason"] = mapping.reason
+    body = {**mapping.payload, "xapi": mark, "event_id": clean["id"], "source": xapi.SOURCE, "type": mapping.type,
+            "timestamp": (clean.get("timestamp") or received_at).isoformat()}
+    return _envelope(_stored_loader(mapping.type).load(body), mapping.type, "learning")
+
+
+def validate_stored_event(body: dict[str, Any]) -> ValidatedEvent:
+    """Check a stored event against today's schemas: statements by their stored form, the rest as if posted."""
+    if body.get("source") == xapi.SOURCE and body.get("type") in xapi.STORED_SCHEMAS:
+        return _envelope(_stored_loader(body["type"]).load(body), body["type"], "learning")
+    return validate_event(body)
 
 
 class EventAcceptedSchema(Schema):

@@ -47,11 +47,14 @@ from tutormax.rules.learning import (
     rollup_from_aggregates,
 )
 from tutormax.schemas.learning import ASSIGNMENT_ASSIGNED as ASSIGNED
+from tutormax.schemas.learning import EVENT_SCHEMAS
 from tutormax.schemas.learning import SUBMISSION_GRADED as GRADED
 from tutormax.tasks.maintenance import register_repair
 
 log = logging.getLogger(__name__)
 
+# The learning facts; statements stored unmapped (XAPI_UNMAPPED, SPEC §3.5) pass the chain and touch no view.
+FACT_TYPES = tuple(EVENT_SCHEMAS)
 REBUILD_BATCH = 500
 CLASS_CHUNK = 200
 TRIAGE_KIND = "learning_triage"
@@ -169,6 +172,8 @@ def persist_facts(session: Session, events: Sequence[Any], lock: bool = True) ->
     pairs: dict[tuple[str, str, str], dict[str, Any]] = {}
     grades: dict[tuple[int, str], dict[str, Any]] = {}
     class_standards: set[tuple[str, str, str]] = set()
+    assignment_standards: set[tuple[str, str, str]] = set()
+    standardless: list[int] = []
     for event in events:
         payload = event.payload
         class_id, student_id, assignment_id = payload["class_id"], payload["student_id"], payload["assignment_id"]
@@ -188,6 +193,9 @@ def persist_facts(session: Session, events: Sequence[Any], lock: bool = True) ->
         })
         if event.type == ASSIGNED:
             pair["assigned"] = True
+            assignment_standards.update((class_id, assignment_id, s) for s in payload["standard_ids"])
+        if event.type == GRADED and not payload["standard_ids"]:
+            standardless.append(event.id)
         if event.type == GRADED:
             candidate = {"timestamp": event.timestamp, "seq": event.id}
             if pair["grade_event_pk"] is None or order_key(candidate) > order_key(
@@ -216,6 +224,52 @@ def persist_facts(session: Session, events: Sequence[Any], lock: bool = True) ->
     # recompute holding grade rows and waiting for a class lock never waits on this
     # transaction's grade inserts. Sorted keys: concurrent chains lock rows in one order.
     merge_pairs(session, [pairs[k] for k in sorted(pairs)], lock=lock)
+    # Under the class locks, so a grade and its assignment's standards persisted by two
+    # concurrent chains meet: whichever commits second sees the other's rows.
+    if assignment_standards or standardless:
+        session.execute(_GRADE_ON_ASSIGNMENT_STANDARDS, {
+            "assigned": json.dumps([{"class_id": c, "assignment_id": a, "standard_id": s}
+                                    for c, a, s in sorted(assignment_standards)]),
+            "standardless": standardless,
+        })
+
+
+# SPEC §3.5: a grade naming no standard (an xAPI statement) is graded on the standards its
+# class's assignment was assigned with, including those that arrive after it. One statement:
+# record the chain's assignment standards; grade rows for (a) the standardless grades of
+# (class, assignment)s that gained a standard and (b) the chain's standardless grades on
+# the standards already known; the students' class standards. The rows are new
+# (NOT EXISTS), so this never waits on a row a recompute is folding in.
+_GRADE_ON_ASSIGNMENT_STANDARDS = text("""
+WITH assigned AS (
+    SELECT * FROM jsonb_to_recordset(CAST(:assigned AS jsonb)) AS x(class_id text, assignment_id text, standard_id text)
+), recorded AS (
+    INSERT INTO learning_assignment_standards (class_id, assignment_id, standard_id)
+    SELECT class_id, assignment_id, standard_id FROM assigned ORDER BY class_id, assignment_id, standard_id
+    ON CONFLICT DO NOTHING
+    RETURNING class_id, assignment_id, standard_id
+), wanted AS (
+    SELECT a.event_pk, r.standard_id, a.student_id, a.class_id, a.score, a.timestamp
+    FROM recorded r JOIN learning_activity a
+      ON a.class_id = r.class_id AND a.assignment_id = r.assignment_id
+     AND a.event_type = 'SUBMISSION_GRADED' AND a.standard_ids = '{}'
+    UNION
+    SELECT a.event_pk, s.standard_id, a.student_id, a.class_id, a.score, a.timestamp
+    FROM learning_activity a JOIN learning_assignment_standards s
+      ON s.class_id = a.class_id AND s.assignment_id = a.assignment_id
+    WHERE a.event_pk = ANY(CAST(:standardless AS bigint[]))
+), graded AS (
+    INSERT INTO learning_grades (event_pk, standard_id, student_id, class_id, score, graded_at)
+    SELECT w.event_pk, w.standard_id, w.student_id, w.class_id, w.score, w.timestamp FROM wanted w
+    WHERE NOT EXISTS (SELECT 1 FROM learning_grades g WHERE g.event_pk = w.event_pk AND g.standard_id = w.standard_id)
+    ORDER BY w.event_pk, w.standard_id
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+INSERT INTO learning_class_standards (class_id, standard_id, student_id)
+SELECT DISTINCT class_id, standard_id, student_id FROM wanted ORDER BY class_id, standard_id, student_id
+ON CONFLICT DO NOTHING
+""")
 
 
 # The grade facts not yet folded in are marked applied and added to the running
@@ -226,7 +280,12 @@ def persist_facts(session: Session, events: Sequence[Any], lock: bool = True) ->
 _APPLY_GRADES = text("""
 WITH fresh AS (
     UPDATE learning_grades SET applied = true
-    WHERE event_pk = ANY(:event_pks) AND NOT applied
+    WHERE NOT applied AND (event_pk = ANY(CAST(:event_pks AS bigint[])) OR event_pk IN (
+        -- standardless grades of the chain's assignments, graded on standards that arrived after them
+        SELECT a.event_pk FROM learning_activity a
+        JOIN jsonb_to_recordset(CAST(:assigned AS jsonb)) AS x(class_id text, assignment_id text)
+          ON a.class_id = x.class_id AND a.assignment_id = x.assignment_id
+        WHERE a.event_type = 'SUBMISSION_GRADED' AND a.standard_ids = '{}'))
     RETURNING student_id, standard_id, score, graded_at, event_pk
 ), latest AS (
     SELECT DISTINCT ON (student_id, standard_id) student_id, standard_id, score, graded_at, event_pk
@@ -256,12 +315,18 @@ FROM upserted u JOIN learning_class_standards cs ON cs.student_id = u.student_id
 """)
 
 
-def apply_grades(session: Session, event_pks: Sequence[int]) -> list[str]:
-    """Fold the grade facts of `event_pks` into learning_mastery, exactly once each; return the classes
-    (any class, not only the chain's) whose triage reads a mastery that changed."""
-    if not event_pks:
+def apply_grades(session: Session, events: Sequence[Any]) -> list[str]:
+    """Fold the grade facts of the events into learning_mastery, exactly once each (for an assignment,
+    those of its standardless grades); return the classes (any class, not only the chain's) whose
+    triage reads a mastery that changed."""
+    event_pks = [e.id for e in events if e.type == GRADED]
+    assigned = sorted({(e.payload["class_id"], e.payload["assignment_id"]) for e in events if e.type == ASSIGNED})
+    if not event_pks and not assigned:
         return []
-    return list(session.scalars(_APPLY_GRADES, {"event_pks": list(event_pks)}))
+    return list(session.scalars(_APPLY_GRADES, {
+        "event_pks": event_pks,
+        "assigned": json.dumps([{"class_id": c, "assignment_id": a} for c, a in assigned]),
+    }))
 
 
 CLASS_LOCKS = "learning:class"
@@ -363,16 +428,23 @@ def recompute_classes(session: Session, class_ids: Sequence[str]) -> None:
                                    "class_ids": list(class_ids)})
 
 
+def _facts(events: Sequence[Event]) -> list[Event]:
+    return [e for e in events if e.type in FACT_TYPES]
+
+
 def persist(session: Session, events: Sequence[Event]) -> None:
     """Persist stage: store the chain's facts."""
-    persist_facts(session, events)
+    persist_facts(session, _facts(events))
 
 
 def recompute(session: Session, events: Sequence[Event]) -> None:
     """Recompute stage: mastery totals for the chain's grades, then the views of the chain's classes
     and of every other class whose triage reads a mastery that changed."""
+    events = _facts(events)
+    if not events:
+        return
     graded = [e.id for e in events if e.type == GRADED]
-    class_ids = sorted({e.payload["class_id"] for e in events} | set(apply_grades(session, graded)))
+    class_ids = sorted({e.payload["class_id"] for e in events} | set(apply_grades(session, events)))
     lock_classes(session, class_ids)
     recompute_classes(session, class_ids)
     if graded:
@@ -396,14 +468,14 @@ def rebuild_learning() -> str:
         while True:
             batch = session.execute(
                 select(Event.id, Event.type, Event.timestamp, Event.payload)
-                .where(Event.domain == "learning", Event.id > last_pk, replayable())
+                .where(Event.domain == "learning", Event.type.in_(FACT_TYPES), Event.id > last_pk, replayable())
                 .order_by(Event.id).limit(REBUILD_BATCH)
             ).all()
             if not batch:
                 break
             # The TRUNCATE's exclusive locks already keep every other writer out.
             persist_facts(session, batch, lock=False)
-            apply_grades(session, [e.id for e in batch if e.type == GRADED])
+            apply_grades(session, batch)
             classes.update(e.payload["class_id"] for e in batch)
             count += len(batch)
             last_pk = batch[-1].id

@@ -38,7 +38,7 @@ from tutormax.config import DOMAINS, get_settings
 from tutormax.db import session_scope, utcnow
 from tutormax.models.events import OutboxEntry
 from tutormax.registry import STAGES, AwaitReference, PermanentFailure, handler_for
-from tutormax.schemas.events import validate_event
+from tutormax.schemas.events import validate_stored_event
 from tutormax.tasks.chains import clear_ring, dispatch, ring, send_stage, stage_task_name
 from tutormax.tasks.deadletters import dead_letter
 
@@ -131,7 +131,7 @@ def revalidate(events: Sequence) -> dict[int, Exception]:
         body = {**(event.payload or {}), "event_id": event.event_id, "source": event.source,
                 "type": event.type, "timestamp": event.timestamp.astimezone(offset).isoformat()}
         try:
-            validate_event(body)
+            validate_stored_event(body)
         except ValidationError as exc:
             failures[event.id] = PermanentFailure("invalid_payload", json.dumps(exc.messages, sort_keys=True))
     return failures

@@ -124,10 +124,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for error in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, redis.ConnectionError,
                   redis.TimeoutError):
         app.register_error_handler(error, _unavailable)
-    from tutormax.web import admin, dashboard, essays, events, learning, ops, privacy, reading, tutoring
+    from tutormax.web import admin, dashboard, essays, events, learning, ops, privacy, reading, tutoring, xapi
 
     # Each area exposes its flask-smorest blueprints (documented in OpenAPI) and plain ones.
-    for module in (events, admin, ops, learning, reading, tutoring, essays, dashboard, privacy):
+    for module in (events, admin, ops, learning, reading, tutoring, essays, dashboard, privacy, xapi):
         for blueprint in getattr(module, "api_blueprints", ()):
             api.register_blueprint(blueprint)
         for blueprint in getattr(module, "flask_blueprints", ()):

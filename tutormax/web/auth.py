@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import logging
 import secrets
@@ -158,17 +160,38 @@ def current_principal() -> Principal:
     return g.principal
 
 
-def require_scope(scope: str) -> Callable:
-    """View decorator: 401 without a valid bearer key, 403 without `scope`."""
+def _basic_password(credentials: str) -> str:
+    """The password of HTTP Basic credentials (base64 of `user:password`), or "" when they do not decode."""
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    return decoded.partition(":")[2]
+
+
+def require_scope(scope: str, basic_realm: str | None = None) -> Callable:
+    """View decorator: 401 without a valid bearer key, 403 without `scope`.
+
+    With `basic_realm`, HTTP Basic is accepted too, the API key being the password (any user
+    name: LMS plugins ask for a "key" and a "secret"), and a 401 challenges for Basic in that realm.
+    """
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
             header = request.headers.get("Authorization", "")
             scheme, _, key = header.partition(" ")
-            challenge = {"WWW-Authenticate": 'Bearer realm="tutormax"'}
+            if basic_realm is not None:
+                challenge = {"WWW-Authenticate": f'Basic realm="{basic_realm}"'}
+                missing = "Missing API key: send HTTP Basic with the key as password, or `Authorization: Bearer <key>`."
+                if scheme.lower() == "basic":
+                    key = _basic_password(key)
+                    scheme = "bearer"
+            else:
+                challenge = {"WWW-Authenticate": 'Bearer realm="tutormax"'}
+                missing = "Missing API key: send `Authorization: Bearer <key>`."
             if scheme.lower() != "bearer" or not key.strip():
-                abort(401, message="Missing API key: send `Authorization: Bearer <key>`.", headers=challenge)
+                abort(401, message=missing, headers=challenge)
             principal = principal_cache.lookup(key.strip())
             if principal is None:
                 abort(401, message="Unknown or revoked API key.", headers=challenge)

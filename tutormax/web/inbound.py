@@ -14,6 +14,7 @@ import json
 import math
 import uuid
 from typing import Any
+from urllib.parse import quote, unquote_to_bytes
 
 from flask import Flask, g, request
 from flask.json.provider import DefaultJSONProvider
@@ -118,8 +119,33 @@ def correlation_id() -> str:
 
 # --- path converters ---------------------------------------------------------------------
 
+# An id may be an IRI (xAPI, SPEC §3.5) and travels as one percent-encoded path segment. WSGI
+# servers decode %2F to `/` before routing, so EncodedSlashes re-reads the raw path and keeps
+# an encoded slash inside its segment as this private-use character; the id converters turn
+# it back into `/` (an id holding U+E000 itself reads as one with `/`).
+ENCODED_SLASH = "\ue000"
+
+
+class EncodedSlashes:
+    """WSGI middleware: `%2F` in the raw path stays within its segment (see ENCODED_SLASH)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+        path = raw.split("?", 1)[0]
+        script = environ.get("SCRIPT_NAME", "")
+        if "%2f" in path.lower() and path.startswith("/") and path.startswith(script):
+            marker = quote(ENCODED_SLASH)
+            segments = path[len(script):].replace("%2F", marker).replace("%2f", marker).split("/")
+            # PATH_INFO holds the path's bytes as latin-1 characters (PEP 3333).
+            environ = {**environ, "PATH_INFO": b"/".join(unquote_to_bytes(s) for s in segments).decode("latin-1")}
+        return self.app(environ, start_response)
+
 
 def _refuse_unstorable(value: str) -> str:
+    value = value.replace(ENCODED_SLASH, "/")
     if len(value) > MAX_ID_LENGTH or unstorable_text(value):
         raise ValidationError()  # no rule matches: 404
     return value
@@ -134,6 +160,10 @@ class IdConverter(UnicodeConverter):
 
     def to_python(self, value: str) -> str:
         return _refuse_unstorable(value)
+
+    def to_url(self, value: str) -> str:
+        # One segment: `/` and `?` in an IRI id are percent-encoded.
+        return quote(str(value), safe="")
 
 
 class IdPathConverter(PathConverter):
@@ -155,5 +185,6 @@ class DatabaseIdConverter(IntegerConverter):
 def install(app: Flask) -> None:
     """Make the strict parser and converters the app's defaults (before any blueprint is registered)."""
     app.json = StrictJSONProvider(app)
+    app.wsgi_app = EncodedSlashes(app.wsgi_app)
     app.url_map.converters.update(default=IdConverter, string=IdConverter, path=IdPathConverter,
                                   int=DatabaseIdConverter)

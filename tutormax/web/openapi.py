@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from tutormax.schemas import common
 from tutormax.schemas.events import SCHEMAS
 from tutormax.schemas.learning import INFERABLE_TYPES
+from tutormax.schemas.xapi import StatementSchema
 from tutormax.web import inbound
 
 
@@ -91,6 +92,9 @@ def register_types(api: Api) -> None:
         name = f"EventIn_{event_type}"
         api.spec.components.schema(name, component=_event_component(api, event_type))
         refs.append({"$ref": f"#/components/schemas/{name}"})
+    # /xapi/statements (SPEC §3.5): LMS plugins send HTTP Basic, the API key as password.
+    api.spec.components.security_scheme("basic", {"type": "http", "scheme": "basic"})
+    api.spec.components.schema("XapiStatement", schema=StatementSchema)
     api.spec.components.schema("EventIn", component={
         "description": "One event: the envelope of SPEC §2 and the fields of its type (SPEC §3). Learning "
                        "submissions may omit `type` (inferred from `score`, else `assignment_id` + `standard_ids`).",
