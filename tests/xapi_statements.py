@@ -153,13 +153,7 @@ def moodle_47(student: str, course: str, assignment: str, verb: str = "scored", 
     }
     if score is not None:
         statement["result"] = {"score": score, "completion": True, "response": "Nice essay, Ana"}
-    if teacher is not None:
-        statement["context"]["instructor"] = _person(teacher, f"Teacher {teacher}")
-    if timestamp is not None:
-        statement["timestamp"] = timestamp
-    if statement_id is not None:
-        statement["id"] = statement_id
-    return statement
+    return _completed(statement, teacher, timestamp, statement_id)
 
 
 def moodle_48(student: str, course: str, assignment: str, *, score: dict | None = None,
@@ -187,6 +181,11 @@ def moodle_48(student: str, course: str, assignment: str, *, score: dict | None 
     }
     if score is not None:
         statement["result"] = {"score": score}
+    return _completed(statement, teacher, timestamp, statement_id)
+
+
+def _completed(statement: dict, teacher: str | None, timestamp: str | None, statement_id: str | None) -> dict:
+    """The optional parts both Moodle shapes add the same way: instructor, timestamp, id."""
     if teacher is not None:
         statement["context"]["instructor"] = _person(teacher, f"Teacher {teacher}")
     if timestamp is not None:
