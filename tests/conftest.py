@@ -92,6 +92,20 @@ def keys(stack) -> dict[str, str]:
     }
 
 
+@pytest.fixture(scope="module")
+def web(stack, request) -> str:
+    """gunicorn over the session's stack, as the Procfile runs it, for a module's real-HTTP tests; its base URL.
+
+    A module may set `WEB_THREADS` (default 16) and `WEB_NAME` (default "web": the process name, which
+    also names its log file)."""
+    from tutormax.devservers import free_port
+
+    name = getattr(request.module, "WEB_NAME", "web")
+    url = stack.start_web(free_port(), threads=getattr(request.module, "WEB_THREADS", 16), name=name)
+    yield url
+    stack.stop(name)
+
+
 @pytest.fixture()
 def uid() -> str:
     """A prefix unique to this test, so tests share the database without colliding."""

@@ -14,21 +14,13 @@ import threading
 import time
 import urllib.request
 
-import pytest
-
 from tests.factories import learning_event_on_day
 from tests.helpers import auth, post_batch, wait_for
 
 EVENTS = int(os.environ.get("TUTORMAX_ERASURE_SCALE_EVENTS", "10000"))
 
 
-@pytest.fixture(scope="module")
-def web(stack) -> str:
-    from tutormax.devservers import free_port
-
-    url = stack.start_web(free_port(), threads=8, name="web-erasure-scale")
-    yield url
-    stack.stop("web-erasure-scale")
+WEB_THREADS, WEB_NAME = 8, "web-erasure-scale"
 
 
 def _post(url: str, key: str, body: dict) -> float:

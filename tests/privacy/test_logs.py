@@ -5,20 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.helpers import auth, wait_for
 from tutormax.simulate import Simulator
 from tutormax.simulate import post_all as simulate_post
 
-
-@pytest.fixture(scope="module")
-def web(stack) -> str:
-    from tutormax.devservers import free_port
-
-    url = stack.start_web(free_port(), threads=8, name="web-privacy-logs")
-    yield url
-    stack.stop("web-privacy-logs")
+WEB_THREADS, WEB_NAME = 8, "web-privacy-logs"
 
 
 def _outbox_empty() -> bool:

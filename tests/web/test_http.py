@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 import requests
 from sqlalchemy import text
 
 from tests.helpers import wait_for
-
-
-@pytest.fixture(scope="module")
-def web(stack) -> str:
-    from tutormax.devservers import free_port
-
-    url = stack.start_web(free_port())
-    yield url
-    stack.stop("web")
 
 
 def test_readme_examples_answer_as_documented(web, keys, uid):

@@ -14,21 +14,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.helpers import wait_for
 
 SEED = 20261010
 MAX_EXAMPLES = 30
 
 
-@pytest.fixture(scope="module")
-def web(stack) -> str:
-    from tutormax.devservers import free_port
-
-    url = stack.start_web(free_port(), threads=8)
-    yield url
-    stack.stop("web")
+WEB_THREADS = 8
 
 
 def test_every_operation_survives_schemathesis(web, keys, tmp_path):

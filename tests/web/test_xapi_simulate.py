@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import text
 
 from tests.helpers import wait_for
-
-
-@pytest.fixture(scope="module")
-def web(stack) -> str:
-    from tutormax.devservers import free_port
-
-    url = stack.start_web(free_port())
-    yield url
-    stack.stop("web")
 
 
 def test_simulated_stream_with_an_xapi_share_is_processed_into_the_same_views(web, keys):
