@@ -1,8 +1,8 @@
 """The doorbell dispatch on real workers: chains follow the load, and nothing is lost or counted twice.
 
-A chain's validate stage stamps every event it claimed in one transaction, and
-PostgreSQL's now() is the transaction's start time: the events of one chain share
-their `validated_at`. Counting distinct `validated_at` values counts chains.
+Each stage of a chain stamps all its events in one transaction, and PostgreSQL's now()
+is the transaction's start time: the events of one chain share their `validated_at`,
+`enriched_at` and `persisted_at`. Counting distinct triples of them counts chains.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ def _rows(sql: str, **params) -> list:
 
 
 def chain_sizes(ids: list[int]) -> list[int]:
-    """Events per validate transaction (= per chain), largest first."""
-    stamps = Counter(row[0] for row in _rows("SELECT validated_at FROM events WHERE id = ANY(:ids)", ids=ids))
+    """Events per chain, largest first: a chain's events share the `now()` of each of its stage transactions,
+    so two chains share all three stamps only if three pairs of transactions began in the same microsecond."""
+    stamps = Counter(tuple(row) for row in _rows(
+        "SELECT validated_at, enriched_at, persisted_at FROM events WHERE id = ANY(:ids)", ids=ids))
     return sorted(stamps.values(), reverse=True)
 
 
