@@ -280,12 +280,15 @@ ON CONFLICT DO NOTHING
 _APPLY_GRADES = text("""
 WITH fresh AS (
     UPDATE learning_grades SET applied = true
-    WHERE NOT applied AND (event_pk = ANY(CAST(:event_pks AS bigint[])) OR event_pk IN (
+    -- One semi-join on the primary key (an OR of the two sets would scan every grade row).
+    WHERE NOT applied AND event_pk IN (
+        SELECT unnest(CAST(:event_pks AS bigint[]))
+        UNION
         -- standardless grades of the chain's assignments, graded on standards that arrived after them
         SELECT a.event_pk FROM learning_activity a
         JOIN jsonb_to_recordset(CAST(:assigned AS jsonb)) AS x(class_id text, assignment_id text)
           ON a.class_id = x.class_id AND a.assignment_id = x.assignment_id
-        WHERE a.event_type = 'SUBMISSION_GRADED' AND a.standard_ids = '{}'))
+        WHERE a.event_type = 'SUBMISSION_GRADED' AND a.standard_ids = '{}')
     RETURNING student_id, standard_id, score, graded_at, event_pk
 ), latest AS (
     SELECT DISTINCT ON (student_id, standard_id) student_id, standard_id, score, graded_at, event_pk
