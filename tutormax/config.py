@@ -16,6 +16,8 @@ PIPELINE_QUEUES = ("ingest", "enrich", "persist")
 DOMAINS = ("learning", "reading", "tutoring", "essays")
 RECOMPUTE_QUEUES = tuple(f"recompute.{d}" for d in DOMAINS)
 ALL_QUEUES = PIPELINE_QUEUES + RECOMPUTE_QUEUES + ("maintenance",)
+# The Redis stream downstream consumers read reading-profile changes from (SPEC §3.2).
+PROFILE_STREAM = "tutormax:student_profiles"
 
 
 def _int(name: str, default: int) -> int:

@@ -21,6 +21,7 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tutormax.config import PROFILE_STREAM
 from tutormax.models.events import DeadLetter, Event
 from tutormax.models.learning import (
     LearningActivity,
@@ -42,32 +43,19 @@ from tutormax.models.tutoring import (
 )
 from tutormax.privacy import KINDS, SUBJECT_FIELDS
 from tutormax.redis_client import get_redis
-from tutormax.tasks.profile_stream import STREAM
+
 
 # Every view table that names a person of each kind, by its column holding the id.
+def _naming(column: str, *models: type) -> tuple[tuple[str, type, str], ...]:
+    return tuple((model.__tablename__, model, column) for model in models)
+
+
 VIEW_TABLES: Mapping[str, tuple[tuple[str, type, str], ...]] = {
-    "student": (
-        ("learning_activity", LearningActivity, "student_id"),
-        ("learning_pairs", LearningPair, "student_id"),
-        ("learning_grades", LearningGrade, "student_id"),
-        ("learning_class_standards", LearningClassStandard, "student_id"),
-        ("learning_class_students", LearningClassStudent, "student_id"),
-        ("learning_mastery", LearningMastery, "student_id"),
-        ("learning_risk_flags", LearningRiskFlag, "student_id"),
-        ("reading_checkouts", Checkout, "student_id"),
-        ("reading_profiles", ReadingProfile, "student_id"),
-        ("reading_profile_publications", ProfilePublication, "student_id"),
-        ("tutoring_sessions", TutoringSession, "student_id"),
-        ("tutoring_feedback", SessionFeedback, "student_id"),
-    ),
-    "tutor": (
-        ("tutors", Tutor, "tutor_id"),
-        ("tutoring_sessions", TutoringSession, "tutor_id"),
-        ("tutoring_feedback", SessionFeedback, "tutor_id"),
-        ("tutor_activities", TutorActivity, "tutor_id"),
-        ("tutor_metrics", TutorMetrics, "tutor_id"),
-        ("tutor_metrics_history", TutorMetricsHistory, "tutor_id"),
-    ),
+    "student": _naming("student_id", LearningActivity, LearningPair, LearningGrade, LearningClassStandard,
+                       LearningClassStudent, LearningMastery, LearningRiskFlag, Checkout, ReadingProfile,
+                       ProfilePublication, TutoringSession, SessionFeedback),
+    "tutor": _naming("tutor_id", Tutor, TutoringSession, SessionFeedback, TutorActivity, TutorMetrics,
+                     TutorMetricsHistory),
 }
 
 STREAM_SCAN_CHUNK = 1000
@@ -103,7 +91,7 @@ def stream_entries(student_id: str) -> list[tuple[str, dict[str, str]]] | None:
         client = get_redis()
         start = "-"
         while True:
-            chunk = client.xrange(STREAM, min=start, max="+", count=STREAM_SCAN_CHUNK)
+            chunk = client.xrange(PROFILE_STREAM, min=start, max="+", count=STREAM_SCAN_CHUNK)
             for entry_id, fields in chunk:
                 fields = {_text(k): _text(v) for k, v in fields.items()}
                 if fields.get("student_id") == student_id:

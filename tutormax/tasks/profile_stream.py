@@ -20,13 +20,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from tutormax.batching import chunked
+from tutormax.config import PROFILE_STREAM
 from tutormax.db import after_commit, session_scope
 from tutormax.models.reading import ProfilePublication
 from tutormax.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 
-STREAM = "tutormax:student_profiles"
+STREAM = PROFILE_STREAM
 STREAM_MAXLEN = 100_000
 DEDUPE_PREFIX = "tutormax:student_profiles:published:"
 # Outlives any pending row by far: rows are published within seconds, or drained later.
