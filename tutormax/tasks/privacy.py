@@ -34,6 +34,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from tutormax.batching import chunked
 from tutormax.config import get_settings
 from tutormax.db import after_commit, session_scope, utcnow
 from tutormax.locks import lock_all
@@ -41,7 +42,7 @@ from tutormax.models.privacy import ERASURE_DONE, ERASURE_PENDING, PrivacyErasur
 from tutormax.privacy import SUBJECT_FIELDS, pseudonym, subject_hash
 from tutormax.queries.privacy import stream_entries
 from tutormax.redis_client import get_redis
-from tutormax.tasks.learning import lock_classes, recompute_classes
+from tutormax.tasks.learning import FACT_TYPES, lock_classes, recompute_classes
 from tutormax.tasks.maintenance import record_pending, register_repair, settle_pending
 from tutormax.tasks.pipeline import TRANSIENT, backoff_seconds
 from tutormax.tasks.profile_stream import DEDUPE_PREFIX, STREAM
@@ -164,9 +165,9 @@ def erase(session: Session, kind: str, subject_id: str) -> dict[str, int]:
     events = session.execute(text(
         "SELECT id, type, status FROM events WHERE payload ->> :field = :sid"), params).all()
     shared = [e.id for e in events if e.type in SHARED_TYPES and e.status != "dead_lettered"]
-    doomed = [e.id for e in events if e.id not in set(shared)]
-    learning_pks = [e.id for e in events if e.type in
-                    ("ASSIGNMENT_ASSIGNED", "SUBMISSION_CREATED", "SUBMISSION_GRADED")]
+    kept = set(shared)
+    doomed = [e.id for e in events if e.id not in kept]
+    learning_pks = [e.id for e in events if e.type in FACT_TYPES]
     counts["dead_letters_deleted"] = session.execute(text(
         "DELETE FROM dead_letters WHERE event_pk = ANY(:pks)"), {"pks": [e.id for e in events]}).rowcount
     counts["events_deleted"] = session.execute(text(
@@ -233,7 +234,8 @@ def _erase_learning(session: Session, student_id: str, classes: Sequence[str], e
     for table in ("learning_class_totals", "learning_class_rollups", "learning_risk_flags",
                   "learning_class_teachers"):
         session.execute(text(f"DELETE FROM {table} WHERE class_id = ANY(:empty)"), {"empty": empty})
-    recompute_classes(session, [c for c in classes if c not in set(empty)])
+    gone = set(empty)
+    recompute_classes(session, [c for c in classes if c not in gone])
     return deleted
 
 
@@ -245,9 +247,8 @@ def _erase_redis(kind: str, subject_id: str) -> int:
         entries = stream_entries(subject_id)
         if entries is None:
             raise redis.ConnectionError("could not read the profile stream")
-        ids = [entry_id for entry_id, _fields in entries]
-        for start in range(0, len(ids), 1000):
-            removed += client.xdel(STREAM, *ids[start:start + 1000])
+        for ids in chunked([entry_id for entry_id, _fields in entries], 1000):
+            removed += client.xdel(STREAM, *ids)
         keys = list(client.scan_iter(match=f"{DEDUPE_PREFIX}{_glob_escape(subject_id)}:*", count=1000))
     else:
         keys = [debounce.lock_key(subject_id), debounce.dirty_key(subject_id)]
